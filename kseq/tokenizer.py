@@ -1,0 +1,179 @@
+"""A SentencePiece subword tokenizer as a Keras preprocessing layer."""
+
+import io
+import os
+
+import keras
+import sentencepiece
+import tensorflow as tf
+import tensorflow_text
+
+PAD_ID = 0
+UNKNOWN_ID = 1
+START_ID = 2
+END_ID = 3
+NUM_SPECIAL_IDS = 4
+
+SPIECE_FILENAME = "spiece.model"
+
+
+@keras.saving.register_keras_serializable(package="kseq")
+class Tokenizer(keras.layers.Layer):
+    """Subword tokenizer: strings in, int32 token ids out, and back.
+
+    `adapt()` learns a SentencePiece vocabulary; at run time the layer uses
+    tensorflow-text's `FastSentencepieceTokenizer`, whose kernels also exist
+    as TFLite custom ops. Ids 0-3 are fixed: pad, unknown, start, end.
+
+    Text is normalized by SentencePiece's `nmt_nfkc` rule (Unicode NFKC plus
+    its NMT fixes) and runs of whitespace collapse to one space, so
+    `detokenize(tokenizer(s)) == normalize(s)`: case, accents and punctuation
+    spacing survive (`"¿Cómo estás?"`). Characters never seen in `adapt()`
+    come back as `" ⁇ "`.
+
+    Args:
+        max_vocabulary_size: int. The largest vocabulary `adapt()` may learn;
+            a small corpus may give fewer pieces (see `vocabulary_size()`).
+        model_type: str. SentencePiece model, `"unigram"` or `"bpe"`.
+        character_coverage: float. Share of characters covered by the
+            vocabulary; the rest map to the unknown id.
+        sequence_length: int or None. If set, outputs are dense, truncated
+            and padded with 0 to this length; otherwise ragged.
+        proto: bytes, a path to a SentencePiece `.model` file, or None (to be
+            learned with `adapt()`).
+
+    Example:
+    >>> tokenizer = Tokenizer(max_vocabulary_size=100)
+    >>> tokenizer.adapt(["Hello world.", "Hola mundo."])
+    >>> tokenizer.detokenize(tokenizer(["Hola mundo."]))
+    """
+
+    def __init__(
+        self,
+        max_vocabulary_size=8000,
+        model_type="unigram",
+        character_coverage=1.0,
+        sequence_length=None,
+        proto=None,
+        **kwargs,
+    ):
+        super().__init__(trainable=False, dtype="int32", **kwargs)
+        if max_vocabulary_size <= NUM_SPECIAL_IDS:
+            raise ValueError(
+                f"`max_vocabulary_size` must be larger than {NUM_SPECIAL_IDS}. "
+                f"Received: max_vocabulary_size={max_vocabulary_size}"
+            )
+        if model_type not in ("unigram", "bpe"):
+            raise ValueError(
+                "`model_type` must be 'unigram' or 'bpe'. "
+                f"Received: model_type={model_type!r}"
+            )
+        self.max_vocabulary_size = max_vocabulary_size
+        self.model_type = model_type
+        self.character_coverage = character_coverage
+        self.sequence_length = sequence_length
+        self._proto = None
+        self._fast = None
+        if proto is not None:
+            self.set_proto(proto)
+
+    @property
+    def proto(self):
+        """The serialized SentencePiece model (bytes), or None before adapt."""
+        return self._proto
+
+    def set_proto(self, proto):
+        if isinstance(proto, (str, os.PathLike)):
+            with open(proto, "rb") as f:
+                proto = f.read()
+        try:
+            sentencepiece.SentencePieceProcessor(model_proto=proto)
+        except RuntimeError as error:
+            raise ValueError(f"Not a SentencePiece model: {error}") from None
+        self._proto = proto
+        self._fast = tensorflow_text.FastSentencepieceTokenizer(proto)
+
+    def adapt(self, texts):
+        """Learns the vocabulary from an iterable of strings."""
+        # keras-nlp's `compute_sentence_piece_proto` has no
+        # `character_coverage` and fails when a small corpus cannot fill the
+        # vocabulary, so the SentencePiece trainer is called directly.
+        writer = io.BytesIO()
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=writer,
+            vocab_size=self.max_vocabulary_size,
+            model_type=self.model_type,
+            character_coverage=self.character_coverage,
+            normalization_rule_name="nmt_nfkc",
+            pad_id=PAD_ID,
+            unk_id=UNKNOWN_ID,
+            bos_id=START_ID,
+            eos_id=END_ID,
+            hard_vocab_limit=False,
+            train_extremely_large_corpus=False,
+            minloglevel=2,
+        )
+        self.set_proto(writer.getvalue())
+
+    def vocabulary_size(self):
+        """The number of ids the learned vocabulary uses."""
+        self._check_adapted()
+        return int(self._fast.vocab_size())
+
+    def id_to_piece(self, ids):
+        self._check_adapted()
+        return self._fast.id_to_string(ids)
+
+    def __call__(self, texts, **kwargs):
+        # Keras only takes tensors positionally: accept str and lists too.
+        return super().__call__(tf.convert_to_tensor(texts, tf.string), **kwargs)
+
+    def call(self, texts):
+        self._check_adapted()
+        ids = self._fast.tokenize(texts)
+        if self.sequence_length is None:
+            return ids
+        if isinstance(ids, tf.RaggedTensor):
+            # `to_tensor` with a shape truncates as well as pads.
+            return ids.to_tensor(PAD_ID, shape=[None, self.sequence_length])
+        ids = ids[: self.sequence_length]  # a single string: (steps,)
+        return tf.pad(ids, [[0, self.sequence_length - tf.shape(ids)[0]]])
+
+    def detokenize(self, ids):
+        """Token ids (dense or ragged, batched) to strings; drops 0, 2, 3."""
+        self._check_adapted()
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
+        ids = tf.cast(ids, tf.int32)
+        keep = (ids != PAD_ID) & (ids != START_ID) & (ids != END_ID)
+        return self._fast.detokenize(tf.ragged.boolean_mask(ids, keep))
+
+    def save_assets(self, dir_path):
+        self._check_adapted()
+        with open(os.path.join(dir_path, SPIECE_FILENAME), "wb") as f:
+            f.write(self._proto)
+
+    def load_assets(self, dir_path):
+        self.set_proto(os.path.join(dir_path, SPIECE_FILENAME))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "max_vocabulary_size": self.max_vocabulary_size,
+                "model_type": self.model_type,
+                "character_coverage": self.character_coverage,
+                "sequence_length": self.sequence_length,
+                # The model itself travels as an asset, not in the config.
+                "proto": None,
+            }
+        )
+        return config
+
+    def _check_adapted(self):
+        if self._proto is None:
+            raise ValueError(
+                "The tokenizer has no vocabulary yet: call `adapt(texts)` or "
+                "pass `proto=` (a SentencePiece model file or its bytes)."
+            )
