@@ -111,7 +111,6 @@ class Tokenizer(keras.layers.Layer):
             bos_id=START_ID,
             eos_id=END_ID,
             hard_vocab_limit=False,
-            train_extremely_large_corpus=False,
             minloglevel=2,
         )
         self.set_proto(writer.getvalue())

@@ -1,0 +1,38 @@
+"""Label-smoothed cross-entropy over sparse labels."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="kseq")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy from logits, with integer labels and label smoothing.
+
+    Written here because Keras' `SparseCategoricalCrossentropy` has no label
+    smoothing and `CategoricalCrossentropy` needs one-hot labels as wide as
+    the vocabulary. Equal to the latter: `(1 - s) * nll + s * mean(-log p)`.
+    Padding is masked through `sample_weight`; the default reduction averages
+    over real tokens only.
+
+    Args:
+        label_smoothing: float in [0, 1).
+    """
+
+    def __init__(self, label_smoothing=0.1, reduction="mean_with_sample_weight",
+                 name="smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(reduction=reduction, name=name, **kwargs)
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(
+                f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing}"
+            )
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        labels = ops.expand_dims(ops.cast(y_true, "int32"), axis=-1)
+        nll = -ops.squeeze(ops.take_along_axis(log_probs, labels, axis=-1), axis=-1)
+        smooth = -ops.mean(log_probs, axis=-1)
+        return (1 - self.label_smoothing) * nll + self.label_smoothing * smooth
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}

@@ -1,0 +1,228 @@
+"""Seq2SeqTransformer: a Transformer encoder-decoder from keras-nlp layers."""
+
+import math
+
+import keras
+import keras_nlp
+from keras import ops
+
+from kseq.tokenizer import PAD_ID
+
+
+@keras.saving.register_keras_serializable(package="kseq")
+class Seq2SeqTransformer(keras.Model):
+    """A pre-layer-norm Transformer encoder-decoder.
+
+    The functional forward pass (`call`) serves `fit()`: token ids in, next
+    token logits out. Generation uses the same layers through `encode()`,
+    `decoder_cache()` and `decode_step()` (see `kseq.decoding`).
+
+    Args:
+        vocabulary_size: int. Target vocabulary size (the joint one by default).
+        source_vocabulary_size: int or None. A separate source vocabulary;
+            None shares the target's token embedding with the encoder.
+        num_encoder_layers: int. Number of `TransformerEncoder` layers.
+        num_decoder_layers: int. Number of `TransformerDecoder` layers.
+        hidden_dim: int. Model width; each head has `hidden_dim // num_heads`.
+        num_heads: int. Attention heads; must divide `hidden_dim`.
+        intermediate_dim: int. Feed-forward width.
+        dropout: float. Dropout rate.
+        max_source_length: int. Longest source, in tokens (end id included).
+        max_target_length: int. Longest decoder input (start id included).
+        tie_embeddings: bool. Output projection shares the target embedding.
+
+    Example:
+    >>> model = Seq2SeqTransformer(vocabulary_size=1000, hidden_dim=64, num_heads=4)
+    >>> logits = model({"encoder_inputs": source_ids, "decoder_inputs": decoder_ids})
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        source_vocabulary_size=None,
+        num_encoder_layers=3,
+        num_decoder_layers=3,
+        hidden_dim=256,
+        num_heads=4,
+        intermediate_dim=1024,
+        dropout=0.1,
+        max_source_length=64,
+        max_target_length=64,
+        tie_embeddings=True,
+        **kwargs,
+    ):
+        if hidden_dim % num_heads:
+            raise ValueError(
+                "`num_heads` must divide `hidden_dim`. Received: "
+                f"hidden_dim={hidden_dim}, num_heads={num_heads}"
+            )
+        for name, value in (("max_source_length", max_source_length),
+                            ("max_target_length", max_target_length)):
+            if value < 2:
+                raise ValueError(f"`{name}` must be at least 2. Received: {name}={value}")
+
+        # === Layers ===
+        self.target_embedding = keras_nlp.layers.ReversibleEmbedding(
+            vocabulary_size, hidden_dim, tie_weights=tie_embeddings, name="target_embedding"
+        )
+        if source_vocabulary_size is None:
+            self.source_embedding = self.target_embedding
+        else:
+            self.source_embedding = keras.layers.Embedding(
+                source_vocabulary_size, hidden_dim, name="source_embedding"
+            )
+        self.source_position_embedding = keras_nlp.layers.PositionEmbedding(
+            max_source_length, name="source_position_embedding"
+        )
+        self.target_position_embedding = keras_nlp.layers.PositionEmbedding(
+            max_target_length, name="target_position_embedding"
+        )
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_layers = [
+            keras_nlp.layers.TransformerEncoder(
+                intermediate_dim, num_heads, dropout=dropout, activation="gelu",
+                normalize_first=True, name=f"encoder_layer_{i}",
+            )
+            for i in range(num_encoder_layers)
+        ]
+        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        self.decoder_layers = [
+            keras_nlp.layers.TransformerDecoder(
+                intermediate_dim, num_heads, dropout=dropout, activation="gelu",
+                normalize_first=True, name=f"decoder_layer_{i}",
+            )
+            for i in range(num_decoder_layers)
+        ]
+        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+
+        # === Functional model ===
+        encoder_inputs = keras.Input((None,), dtype="int32", name="encoder_inputs")
+        decoder_inputs = keras.Input((None,), dtype="int32", name="decoder_inputs")
+        self._embedding_scale = math.sqrt(hidden_dim)
+        encoder_outputs, encoder_padding_mask = self._encode(encoder_inputs)
+        logits = self._decode(decoder_inputs, encoder_outputs, encoder_padding_mask)
+        super().__init__(
+            inputs={"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
+            outputs=logits,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = vocabulary_size
+        self.source_vocabulary_size = source_vocabulary_size
+        self.num_encoder_layers = num_encoder_layers
+        self.num_decoder_layers = num_decoder_layers
+        self.hidden_dim = hidden_dim
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+        self.tie_embeddings = tie_embeddings
+
+    # --- Shared pieces of the forward pass and of generation ---
+
+    def _embed(self, ids, token_embedding, position_embedding, start_index=0, training=None):
+        x = token_embedding(ids) * self._embedding_scale
+        x = x + position_embedding(x, start_index=start_index)
+        return self.embedding_dropout(x, training=training)
+
+    def _encode(self, source_ids, training=None):
+        padding_mask = ops.not_equal(source_ids, PAD_ID)
+        x = self._embed(source_ids, self.source_embedding, self.source_position_embedding,
+                        training=training)
+        for layer in self.encoder_layers:
+            x = layer(x, padding_mask=padding_mask, training=training)
+        return self.encoder_norm(x), padding_mask
+
+    def _decode(self, decoder_ids, encoder_outputs, encoder_padding_mask, training=None):
+        x = self._embed(decoder_ids, self.target_embedding, self.target_position_embedding,
+                        training=training)
+        for layer in self.decoder_layers:
+            x = layer(
+                x, encoder_outputs,
+                decoder_padding_mask=ops.not_equal(decoder_ids, PAD_ID),
+                encoder_padding_mask=encoder_padding_mask,
+                training=training,
+            )
+        return self.target_embedding(self.decoder_norm(x), reverse=True)
+
+    # --- Generation ---
+
+    def encode(self, source_ids):
+        """Returns `(encoder_outputs, encoder_padding_mask)` for inference."""
+        return self._encode(source_ids, training=False)
+
+    def decode(self, decoder_ids, encoder_outputs, encoder_padding_mask):
+        """Logits for every decoder position, without a cache: (batch, steps, vocab)."""
+        return self._decode(decoder_ids, encoder_outputs, encoder_padding_mask, training=False)
+
+    def decoder_cache(self, encoder_outputs, max_length):
+        """Returns `(self_attention_caches, cross_attention_caches)`, one per layer.
+
+        Self-attention caches are zeros of a fixed size,
+        (batch, 2, max_length, heads, head_dim), filled as decoding goes.
+        Cross-attention keys and values depend only on the encoder outputs, so
+        they are computed once here, (batch, 2, source steps, heads, head_dim).
+        """
+        batch = ops.shape(encoder_outputs)[0]
+        head_dim = self.hidden_dim // self.num_heads
+        shape = (batch, 2, max_length, self.num_heads, head_dim)
+        self_caches = tuple(
+            ops.zeros(shape, dtype=encoder_outputs.dtype) for _ in self.decoder_layers
+        )
+        # keras-nlp's TransformerDecoder has no public call for this; its own
+        # seq2seq models (BART) project the encoder outputs the same way.
+        cross_caches = tuple(
+            ops.stack(
+                (layer._cross_attention_layer._key_dense(encoder_outputs),
+                 layer._cross_attention_layer._value_dense(encoder_outputs)),
+                axis=1,
+            )
+            for layer in self.decoder_layers
+        )
+        return self_caches, cross_caches
+
+    def decode_step(self, token, index, self_caches, cross_caches, encoder_outputs,
+                    encoder_padding_mask):
+        """One cached step: token (batch, 1) at position `index`.
+
+        Returns `(logits, self_caches)`: logits (batch, vocab) for the next
+        token, and the self-attention caches with this position written in.
+        """
+        x = self._embed(token, self.target_embedding, self.target_position_embedding,
+                        start_index=index, training=False)
+        updated = []
+        for layer, self_cache, cross_cache in zip(self.decoder_layers, self_caches, cross_caches):
+            x, self_cache, _ = layer(
+                x, encoder_outputs,
+                encoder_padding_mask=encoder_padding_mask,
+                self_attention_cache=self_cache,
+                self_attention_cache_update_index=index,
+                cross_attention_cache=cross_cache,
+                training=False,
+            )
+            updated.append(self_cache)
+        logits = self.target_embedding(self.decoder_norm(x), reverse=True)
+        return logits[:, 0, :], tuple(updated)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "vocabulary_size": self.vocabulary_size,
+            "source_vocabulary_size": self.source_vocabulary_size,
+            "num_encoder_layers": self.num_encoder_layers,
+            "num_decoder_layers": self.num_decoder_layers,
+            "hidden_dim": self.hidden_dim,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "max_source_length": self.max_source_length,
+            "max_target_length": self.max_target_length,
+            "tie_embeddings": self.tie_embeddings,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

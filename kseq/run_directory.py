@@ -1,0 +1,90 @@
+"""The run directory: everything `train.py` writes, and how to load it back.
+
+RUN_DIR/
+  config.json          all settings (model, tokenizer, data, training)
+  tokenizer.model      SentencePiece model (joint vocabulary), or
+  source.model, target.model   with separate vocabularies
+  model.keras          the model with the best validation loss
+  metrics.json         test scores (BLEU, chrF, exact match) per backend
+  history.csv, logs/   training history and TensorBoard logs
+"""
+
+import json
+import os
+
+import keras
+
+from kseq.model import Seq2SeqTransformer
+from kseq.tokenizer import Tokenizer
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+LOGS_DIR = "logs"
+BACKUP_DIR = "backup"
+FORMAT_VERSION = 1
+
+
+def write_json(path, value):
+    """Writes JSON atomically: a reader sees the old file or the new one."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(temporary, path)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def tokenizer_files(joint_vocabulary):
+    """File names of the source and target SentencePiece models."""
+    if joint_vocabulary:
+        return {"source": "tokenizer.model", "target": "tokenizer.model"}
+    return {"source": "source.model", "target": "target.model"}
+
+
+def save_tokenizers(run_dir, source_tokenizer, target_tokenizer, files):
+    for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
+        with open(os.path.join(run_dir, files[side]), "wb") as f:
+            f.write(tokenizer.proto)
+
+
+def load_config(run_dir):
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{path} not found: is {run_dir} a run directory? `python train.py --out {run_dir}` makes one."
+        )
+    config = read_json(path)
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format_version={config.get('format_version')}, this kseq reads "
+            f"{FORMAT_VERSION}. Retrain, or use the kseq version that wrote it."
+        )
+    return config
+
+
+def load_tokenizers(run_dir, config):
+    """Returns (source_tokenizer, target_tokenizer)."""
+    files = config["tokenizer"]["files"]
+    tokenizers = {}
+    for side in ("source", "target"):
+        path = os.path.join(run_dir, files[side])
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} not found: the run directory lost its tokenizer.")
+        tokenizers[side] = Tokenizer(proto=path, name=f"{side}_tokenizer")
+    return tokenizers["source"], tokenizers["target"]
+
+
+def load_model(run_dir):
+    """Loads model.keras in Keras' safe mode (no arbitrary code)."""
+    path = os.path.join(run_dir, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found: training did not finish an epoch.")
+    return keras.saving.load_model(
+        path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, safe_mode=True
+    )

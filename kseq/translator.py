@@ -1,0 +1,48 @@
+"""Translator: strings in, strings out, with the model's greedy decoding in a graph."""
+
+import tensorflow as tf
+
+from kseq.data import add_end_id
+from kseq.decoding import greedy_decode
+from kseq.tokenizer import PAD_ID
+
+
+class Translator(tf.Module):
+    """Tokenize, decode greedily with the cache, detokenize: one TF graph.
+
+    Sources longer than the model's `max_source_length` are truncated.
+
+    Args:
+        model: a `Seq2SeqTransformer`.
+        source_tokenizer: the `Tokenizer` of the source side.
+        target_tokenizer: the `Tokenizer` of the target side.
+        max_length: int or None. Most tokens to generate (end id included);
+            defaults to the model's `max_target_length`.
+
+    Example:
+    >>> translator = Translator(model, tokenizer, tokenizer)
+    >>> translator.translate(tf.constant(["Good morning."]))["translation"]
+    """
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None):
+        super().__init__()
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_length = max_length or model.max_target_length
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def translate(self, text):
+        """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
+        ids = self.translate_ids(self.source_ids(text))["ids"]
+        return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")])
+    def translate_ids(self, source_ids):
+        """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}."""
+        return {"ids": greedy_decode(self.model, source_ids, self.max_length)}
+
+    def source_ids(self, text):
+        """Source token ids as the model was trained on them: (batch, steps)."""
+        ids = add_end_id(self.source_tokenizer(text), self.model.max_source_length)
+        return ids.to_tensor(PAD_ID)
