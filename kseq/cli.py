@@ -13,3 +13,7 @@ def main(argv=None):
         from kseq.training import main as train_main
 
         train_main(argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from kseq import run_directory as rd
-from kseq.data import load_corpus, make_dataset, make_examples
+from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer
@@ -81,6 +81,16 @@ def prepare_run_directory(out, resume):
     except OSError as error:
         raise SystemExit(f"Cannot write to --out {out}: {error.strerror}") from None
     return out
+
+
+def with_cardinality(dataset):
+    """Counts a dataset's batches once and records the count, for Keras' progress bar.
+
+    Each length bucket yields ceil(pairs / batch size) batches whatever the
+    shuffle, so the count holds for every epoch.
+    """
+    count = sum(1 for _ in dataset)
+    return dataset.apply(tf.data.experimental.assert_cardinality(count)), count
 
 
 def build_tokenizers(train_pairs, settings):
@@ -153,10 +163,8 @@ def train(settings, run_dir, resume=False, export=True):
     train_data = make_dataset(train_examples, settings["tokens_per_batch"], shuffle=True,
                               seed=settings["seed"])
     valid_data = make_dataset(valid_examples, settings["tokens_per_batch"])
-    # Each length bucket yields ceil(pairs / batch) batches whatever the
-    # shuffle, so one pass counts the steps of every epoch.
-    steps_per_epoch = sum(1 for _ in train_data)
-    train_data = train_data.apply(tf.data.experimental.assert_cardinality(steps_per_epoch))
+    train_data, steps_per_epoch = with_cardinality(train_data)
+    valid_data, _ = with_cardinality(valid_data)
 
     # Model.
     model = build_model(settings, source_tokenizer, target_tokenizer)
@@ -216,9 +224,9 @@ def train(settings, run_dir, resume=False, export=True):
 def main(argv=None):
     args = parse_args(argv)
     run_dir = prepare_run_directory(args.out, args.resume)
-    if args.resume:
-        settings = rd.load_config(run_dir)["settings"]
-    else:
-        settings = settings_from_args(args)
-    print(json.dumps(settings))
-    train(settings, run_dir, resume=args.resume, export=not args.no_export)
+    try:
+        settings = rd.load_config(run_dir)["settings"] if args.resume else settings_from_args(args)
+        print(json.dumps(settings))
+        train(settings, run_dir, resume=args.resume, export=not args.no_export)
+    except (DataError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}") from None

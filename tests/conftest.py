@@ -1,0 +1,51 @@
+"""Shared fixtures: one tiny model trained once per test session."""
+
+import os
+import pathlib
+
+import pytest
+
+from kseq.presets import PRESETS
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SPA_ENG = REPO.parent / "shared" / "data" / "spa-eng"
+
+
+def tiny_settings(**overrides):
+    """The `tiny` preset as train.py would build it, with overrides."""
+    settings = dict(PRESETS["tiny"])
+    settings.update(
+        preset="tiny", data=None, seed=0, overlong="truncate", skip_bad_lines=False,
+        joint_vocabulary=True, eval_batch_size=64,
+    )
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def spa_eng():
+    """The shared English-Spanish corpus directory (beside the repository)."""
+    if not SPA_ENG.is_dir():
+        pytest.skip(f"{SPA_ENG} is not here (it sits beside the repository in CI).")
+    return SPA_ENG
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A run directory trained on the built-in corpus with the tiny preset."""
+    from kseq.training import train
+
+    run_dir = tmp_path_factory.mktemp("tiny_run")
+    metrics = train(tiny_settings(epochs=3), str(run_dir), export=False)
+    return run_dir, metrics
+
+
+@pytest.fixture(scope="session")
+def tiny_translator(tiny_run):
+    from kseq import run_directory as rd
+    from kseq.translator import Translator
+
+    run_dir, _ = tiny_run
+    config = rd.load_config(run_dir)
+    source, target = rd.load_tokenizers(run_dir, config)
+    return Translator(rd.load_model(run_dir), source, target)

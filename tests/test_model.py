@@ -1,0 +1,66 @@
+import keras
+import numpy as np
+import pytest
+
+from kseq.loss import SmoothedSparseCrossentropy
+from kseq.model import Seq2SeqTransformer
+
+CONFIG = dict(vocabulary_size=40, num_encoder_layers=2, num_decoder_layers=2, hidden_dim=16,
+              num_heads=4, intermediate_dim=32, dropout=0.0, max_source_length=12,
+              max_target_length=10)
+
+
+def batch(seed=0):
+    rng = np.random.default_rng(seed)
+    source = rng.integers(4, 40, size=(4, 7)).astype("int32")
+    source[1, 4:] = 0
+    decoder = rng.integers(4, 40, size=(4, 6)).astype("int32")
+    decoder[:, 0] = 2
+    decoder[2, 3:] = 0
+    return {"encoder_inputs": source, "decoder_inputs": decoder}
+
+
+def test_forward_shape_and_head_size():
+    model = Seq2SeqTransformer(**CONFIG)
+    assert model(batch()).shape == (4, 6, 40)
+    attention = model.decoder_layers[0]._self_attention_layer
+    assert attention._key_dim == CONFIG["hidden_dim"] // CONFIG["num_heads"]
+
+
+def test_config_round_trip():
+    model = Seq2SeqTransformer(**CONFIG, source_vocabulary_size=30, tie_embeddings=False)
+    restored = Seq2SeqTransformer.from_config(model.get_config())
+    assert restored.get_config() == model.get_config()
+    assert restored.count_params() == model.count_params()
+
+
+def test_tied_embeddings_share_the_output_projection():
+    tied = Seq2SeqTransformer(**CONFIG)
+    untied = Seq2SeqTransformer(**CONFIG, tie_embeddings=False)
+    assert untied.count_params() - tied.count_params() == CONFIG["vocabulary_size"] * CONFIG["hidden_dim"]
+
+
+def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
+    model = Seq2SeqTransformer(**CONFIG)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(np.asarray(model(batch())), np.asarray(restored(batch())))
+
+
+def test_a_few_fit_steps_lower_the_loss():
+    keras.utils.set_random_seed(0)
+    model = Seq2SeqTransformer(**CONFIG)
+    model.compile(keras.optimizers.Adam(3e-3), SmoothedSparseCrossentropy(0.1))
+    inputs = batch()
+    labels = np.concatenate([inputs["decoder_inputs"][:, 1:], np.full((4, 1), 3)], axis=1)
+    weights = (labels != 0).astype("float32")
+    history = model.fit(inputs, labels, sample_weight=weights, epochs=20, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+@pytest.mark.parametrize("name, value", [("num_heads", 3), ("max_target_length", 1)])
+def test_bad_arguments_are_named(name, value):
+    with pytest.raises(ValueError, match=name):
+        Seq2SeqTransformer(**{**CONFIG, name: value})
