@@ -12,10 +12,10 @@ PRESETS = {
         warmup_steps=20, label_smoothing=0.1, weight_decay=0.0,
     ),
     "small": dict(
-        vocabulary_size=8000, num_encoder_layers=3, num_decoder_layers=3, hidden_dim=256,
+        vocabulary_size=8000, num_encoder_layers=2, num_decoder_layers=2, hidden_dim=256,
         num_heads=4, intermediate_dim=1024, dropout=0.1, max_source_length=64,
-        max_target_length=64, epochs=8, tokens_per_batch=4096, learning_rate=1e-3,
-        warmup_steps=500, label_smoothing=0.1, weight_decay=0.01,
+        max_target_length=64, epochs=4, tokens_per_batch=2048, learning_rate=1e-3,
+        warmup_steps=300, label_smoothing=0.1, weight_decay=0.01,
     ),
     "base": dict(
         vocabulary_size=16000, num_encoder_layers=6, num_decoder_layers=6, hidden_dim=512,

@@ -86,5 +86,6 @@ def load_model(run_dir):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} not found: training did not finish an epoch.")
     return keras.saving.load_model(
-        path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, safe_mode=True
+        path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, compile=False,
+        safe_mode=True,
     )

@@ -10,7 +10,10 @@ from kseq.tokenizer import PAD_ID
 class Translator(tf.Module):
     """Tokenize, decode greedily with the cache, detokenize: one TF graph.
 
-    Sources longer than the model's `max_source_length` are truncated.
+    `translate` and `translate_ids` are the compiled entry points (any batch
+    size); the SavedModel serves them as they are and the TFLite export
+    wraps `translate_text` and `decode_ids` at fixed shapes. Sources longer
+    than the model's `max_source_length` are truncated.
 
     Args:
         model: a `Seq2SeqTransformer`.
@@ -30,19 +33,23 @@ class Translator(tf.Module):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_length = max_length or model.max_target_length
+        self.translate = tf.function(
+            self.translate_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        )
+        self.translate_ids = tf.function(
+            self.decode_ids, input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")]
+        )
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-    def translate(self, text):
+    def translate_text(self, text, source_length=None):
         """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
-        ids = self.translate_ids(self.source_ids(text))["ids"]
+        ids = self.decode_ids(self.source_ids(text, source_length))["ids"]
         return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")])
-    def translate_ids(self, source_ids):
+    def decode_ids(self, source_ids):
         """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}."""
         return {"ids": greedy_decode(self.model, source_ids, self.max_length)}
 
-    def source_ids(self, text):
-        """Source token ids as the model was trained on them: (batch, steps)."""
+    def source_ids(self, text, length=None):
+        """Source ids as the model was trained on them, (batch, length or longest)."""
         ids = add_end_id(self.source_tokenizer(text), self.model.max_source_length)
-        return ids.to_tensor(PAD_ID)
+        return ids.to_tensor(PAD_ID, shape=[None, length])

@@ -1,0 +1,30 @@
+"""SavedModel for TensorFlow Serving: text in, text out, greedy decoding inside."""
+
+import tensorflow as tf
+
+from export.atomic import atomic_directory
+
+
+def export_saved_model(translator, directory, overwrite=False):
+    """Writes `translator` as a SavedModel with two signatures.
+
+    - `serving_default`: `text` string (batch,) -> `translation` string
+      (batch,) and `ids` int32 (batch, max_length).
+    - `translate_ids`: `source_ids` int32 (batch, steps) -> `ids`, core TF
+      ops only, for servers without TF Text.
+
+    It loads with `tensorflow` and `tensorflow_text` alone (no kseq).
+    """
+    module = tf.Module()
+    # Keras 3 variables wrap tf.Variables; the SavedModel tracks the latter,
+    # as keras.export.ExportArchive does.
+    module.variables = [variable.value for variable in translator.model.variables]
+    module.translate = translator.translate
+    module.translate_ids = translator.translate_ids
+    signatures = {
+        "serving_default": translator.translate.get_concrete_function(),
+        "translate_ids": translator.translate_ids.get_concrete_function(),
+    }
+    with atomic_directory(directory, overwrite) as temporary:
+        tf.saved_model.save(module, temporary, signatures=signatures)
+    return directory
