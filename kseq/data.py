@@ -173,13 +173,17 @@ class Examples:
 
 
 def add_end_id(ids, max_length):
-    """Truncates ragged `ids` to `max_length - 1` and appends the end id.
+    """Truncates 0-padded ids (batch, steps) to `max_length - 1` and appends the end id.
 
-    The source side of training and of every translator goes through here, so
-    they see the same convention (and an empty input is never empty).
+    Training and every translator build their source ids here, so all see
+    the same convention (and an empty input is never empty). Dense ops only:
+    the TFLite models run this too.
     """
-    end = tf.fill([ids.nrows(), 1], tf.constant(END_ID, ids.dtype))
-    return tf.concat([ids[:, : max_length - 1], end], axis=1)
+    ids = ids[:, : max_length - 1]
+    ids = tf.pad(ids, [[0, 0], [0, 1]])
+    lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), axis=1, keepdims=True)
+    positions = tf.range(tf.shape(ids)[1])[tf.newaxis, :]
+    return tf.where(positions == lengths, tf.constant(END_ID, ids.dtype), ids)
 
 
 def tokenize(texts, tokenizer, batch_size=4096):
@@ -210,7 +214,9 @@ def make_examples(pairs, source_tokenizer, target_tokenizer, max_source_length,
         source_ids = tf.ragged.boolean_mask(source_ids, keep)
         target_ids = tf.ragged.boolean_mask(target_ids, keep)
     return Examples(
-        source_ids=add_end_id(source_ids, max_source_length),
+        source_ids=tf.RaggedTensor.from_tensor(
+            add_end_id(source_ids.to_tensor(PAD_ID), max_source_length), padding=PAD_ID
+        ),
         target_ids=target_ids[:, : max_target_length - 1],
         truncated=count if overlong == "truncate" else 0,
         dropped=count if overlong == "drop" else 0,

@@ -30,7 +30,10 @@ def greedy_search(step, cache, batch_size, max_length):
     def advance(index, tokens, cache, done):
         token = ops.slice(tokens, (0, index), (batch_size, 1))
         logits, cache = step(token, cache, index)
-        next_token = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        # top_k, not argmax: Keras' TF argmax adds a negative-zero fix made of
+        # BitwiseAnd, which TFLite has no builtin kernel for. Ties go to the
+        # lowest id either way.
+        next_token = ops.cast(ops.top_k(logits, k=1)[1][:, 0], "int32")
         next_token = ops.where(done, PAD_ID, next_token)
         tokens = ops.slice_update(tokens, (0, index + 1), next_token[:, None])
         done = ops.logical_or(done, ops.equal(next_token, END_ID))

@@ -140,13 +140,16 @@ class Tokenizer(keras.layers.Layer):
         return tf.pad(ids, [[0, self.sequence_length - tf.shape(ids)[0]]])
 
     def detokenize(self, ids):
-        """Token ids (dense or ragged, batched) to strings; drops 0, 2, 3."""
+        """Token ids (batch, steps), dense or ragged, to strings.
+
+        Pad, start and end ids decode to nothing, so a decoder's output
+        (tokens, end id, padding) detokenizes as it is. No ragged ops on dense
+        input: the TFLite text model runs this with TF Text's kernels.
+        """
         self._check_adapted()
         if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
-        ids = tf.cast(ids, tf.int32)
-        keep = (ids != PAD_ID) & (ids != START_ID) & (ids != END_ID)
-        return self._fast.detokenize(tf.ragged.boolean_mask(ids, keep))
+            ids = tf.RaggedTensor.from_tensor(tf.cast(ids, tf.int32), row_splits_dtype=tf.int32)
+        return self._fast.detokenize(ids)
 
     def save_assets(self, dir_path):
         self._check_adapted()

@@ -51,5 +51,6 @@ class Translator(tf.Module):
 
     def source_ids(self, text, length=None):
         """Source ids as the model was trained on them, (batch, length or longest)."""
-        ids = add_end_id(self.source_tokenizer(text), self.model.max_source_length)
-        return ids.to_tensor(PAD_ID, shape=[None, length])
+        ids = self.source_tokenizer(text)
+        shape = [None, None if length is None else length - 1]
+        return add_end_id(ids.to_tensor(PAD_ID, shape=shape), self.model.max_source_length)

@@ -30,10 +30,11 @@ def test_round_trip_keeps_case_accents_and_punctuation(tokenizer):
     assert [t.decode() for t in tokenizer.detokenize(tokenizer(texts)).numpy()] == texts
 
 
-def test_detokenize_drops_padding_start_and_end(tokenizer):
+def test_detokenize_ignores_end_and_padding(tokenizer):
     ids = tokenizer(["Hola mundo."]).to_tensor()
-    framed = tf.concat([[[START_ID]], ids, [[END_ID, PAD_ID, PAD_ID]]], axis=1)
+    framed = tf.concat([ids, [[END_ID, PAD_ID, PAD_ID]]], axis=1)
     assert tokenizer.detokenize(framed).numpy()[0].decode() == "Hola mundo."
+    assert tokenizer.detokenize([[END_ID, PAD_ID]]).numpy()[0] == b""
 
 
 def test_unseen_characters_map_to_unknown(tokenizer):

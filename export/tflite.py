@@ -1,0 +1,76 @@
+"""TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model."""
+
+import tensorflow as tf
+
+# The converter's own freezing keeps resource variables, whose reads fail
+# inside a TFLite WHILE body; this public-in-practice helper (used by the
+# converter itself) turns them into constants first.
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+TEXT_MODEL = "translator_text"
+IDS_MODEL = "translator_ids"
+QUANTIZATIONS = ("float32", "float16", "dynamic")
+
+
+def text_function(translator):
+    """String (1,) -> translation string (1,) and ids (1, max_length).
+
+    Batch 1: TF Text's FastSentencepiece kernels in LiteRT crash on larger
+    batches (DESIGN.md). The source is padded to `max_source_length`, so
+    every shape in the graph is static.
+    """
+    length = translator.model.max_source_length
+    return tf.function(
+        lambda text: translator.translate_text(text, source_length=length),
+        input_signature=[tf.TensorSpec([1], tf.string, name="text")],
+    ).get_concrete_function()
+
+
+def ids_function(translator):
+    """Source ids (1, max_source_length) -> ids (1, max_length); builtin ops only."""
+    shape = [1, translator.model.max_source_length]
+    return tf.function(
+        translator.decode_ids, input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")]
+    ).get_concrete_function()
+
+
+def freeze(concrete_function):
+    """The function with its variables as constants, keeping its input and output names."""
+    frozen = convert_variables_to_constants_v2(concrete_function)
+    input_signature = concrete_function.structured_input_signature[0]
+    return tf.function(
+        lambda *inputs: tf.nest.pack_sequence_as(
+            concrete_function.structured_outputs, frozen(*inputs)
+        ),
+        input_signature=input_signature,
+    ).get_concrete_function()
+
+
+def convert(concrete_function, translator, quantization="float32", custom_ops=False):
+    """Converts with TFLite builtin ops only (plus TF Text custom ops if allowed).
+
+    Converted from a concrete function, so the weights become constants: a
+    WHILE body reading resource variables fails at run time (DESIGN.md).
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}")
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([freeze(concrete_function)], translator)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = custom_ops
+    if quantization != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def convert_all(translator, quantizations=("float32",)):
+    """Returns {file name: flatbuffer bytes} for the text and ids models."""
+    functions = {TEXT_MODEL: (text_function(translator), True),
+                 IDS_MODEL: (ids_function(translator), False)}
+    models = {}
+    for quantization in quantizations:
+        suffix = "" if quantization == "float32" else f"_{quantization}"
+        for name, (function, custom_ops) in functions.items():
+            models[f"{name}{suffix}.tflite"] = convert(function, translator, quantization, custom_ops)
+    return models
