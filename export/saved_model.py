@@ -18,7 +18,7 @@ def export_saved_model(translator, directory, overwrite=False):
     module = tf.Module()
     # Keras 3 variables wrap tf.Variables; the SavedModel tracks the latter,
     # as keras.export.ExportArchive does.
-    module.variables = [variable.value for variable in translator.model.variables]
+    module.model_variables = [variable.value for variable in translator.model.variables]
     module.translate = translator.translate
     module.translate_ids = translator.translate_ids
     signatures = {

@@ -216,7 +216,9 @@ def train(settings, run_dir, resume=False, export=True):
         print(f"  {sample['source']}\n    -> {sample['translation']}\n    (ref: {sample['references'][0]})")
 
     if export:
-        print("Export is not available yet: it comes with the export issue (`python -m export`).")
+        from export.export_run import export_run  # TFLite's converter is slow to import
+
+        export_run(run_dir)
     print(f"Run directory: {run_dir} ({time.time() - started:.0f} s in all)")
     return metrics
 
