@@ -10,6 +10,7 @@ import time
 import keras
 import tensorflow as tf
 
+from export.export_run import export_run
 from kseq import run_directory as rd
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.evaluation import evaluate
@@ -216,8 +217,6 @@ def train(settings, run_dir, resume=False, export=True):
         print(f"  {sample['source']}\n    -> {sample['translation']}\n    (ref: {sample['references'][0]})")
 
     if export:
-        from export.export_run import export_run  # TFLite's converter is slow to import
-
         export_run(run_dir)
     print(f"Run directory: {run_dir} ({time.time() - started:.0f} s in all)")
     return metrics

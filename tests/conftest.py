@@ -49,3 +49,21 @@ def tiny_translator(tiny_run):
     config = rd.load_config(run_dir)
     source, target = rd.load_tokenizers(run_dir, config)
     return Translator(rd.load_model(run_dir), source, target)
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_run):
+    """The tiny run exported: SavedModel and TFLite (float32, float16, dynamic)."""
+    from export.export_run import export_run
+
+    run_dir, _ = tiny_run
+    export_run(str(run_dir), quantize=("float16", "dynamic"), log=lambda *_: None)
+    return run_dir
+
+
+def held_out_sources(count=32):
+    """Held-out built-in sources plus the edge inputs every artifact must take."""
+    from kseq.data import load_corpus
+
+    sources = [source for source, _ in load_corpus(None).test[:count]]
+    return sources, ["", "   ", "one " * 200, "Ten ∑ books ß", "😀 It is one o'clock. 🚆"]

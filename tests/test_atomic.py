@@ -1,0 +1,33 @@
+import pytest
+
+from export.atomic import atomic_directory
+
+
+def test_success_renames_into_place(tmp_path):
+    target = tmp_path / "tflite"
+    with atomic_directory(target) as temporary:
+        (tmp_path / temporary / "model.tflite").write_text("new")
+    assert (target / "model.tflite").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["tflite"]
+
+
+def test_failure_half_way_keeps_the_previous_artifact(tmp_path):
+    target = tmp_path / "tflite"
+    target.mkdir()
+    (target / "model.tflite").write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_directory(target, overwrite=True) as temporary:
+            (tmp_path / temporary / "model.tflite").write_text("half")
+            raise RuntimeError("converter crashed")
+    assert (target / "model.tflite").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["tflite"]
+
+
+def test_existing_directory_needs_overwrite(tmp_path):
+    (tmp_path / "tflite").mkdir()
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        with atomic_directory(tmp_path / "tflite"):
+            pass
+    with atomic_directory(tmp_path / "tflite", overwrite=True) as temporary:
+        (tmp_path / temporary / "x").write_text("replaced")
+    assert (tmp_path / "tflite" / "x").read_text() == "replaced"

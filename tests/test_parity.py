@@ -1,0 +1,25 @@
+import subprocess
+import sys
+
+from conftest import REPO
+from export.parity import check_parity
+from kseq.data import load_corpus
+from kseq.evaluation import group_references
+
+
+def test_every_export_decodes_the_test_split_like_keras(tiny_export):
+    sources, _ = group_references(load_corpus(None).test)
+    report = check_parity(str(tiny_export), sources)
+    assert report["sentences"] == len(sources) > 900
+    for backend in ("saved_model", "tflite_text", "tflite_ids"):
+        assert report[backend]["same_ids"] == 100.0, report[backend]
+        assert report[backend]["same_text"] == 100.0, report[backend]
+
+
+def test_parity_command_prints_json(tiny_export, tmp_path):
+    data = tmp_path / "few.tsv"
+    data.write_text("Ten books.\tDiez libros.\nIt is one o'clock.\tEs la una.\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "export.parity", str(tiny_export), "--data", str(data)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"sentences": 2' in result.stdout and '"same_ids": 100.0' in result.stdout

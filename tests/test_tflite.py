@@ -1,0 +1,59 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from conftest import REPO, held_out_sources
+from kseq.litert import IdsModelTranslator, TextModelTranslator
+
+VARIANTS = ("", "_float16", "_dynamic")
+
+
+def test_text_model_matches_keras_on_held_out_and_edge_inputs(tiny_export, tiny_translator):
+    sources, edge = held_out_sources(32)
+    texts = sources + edge
+    translations, ids = TextModelTranslator(tiny_export / "tflite" / "translator_text.tflite").translate(texts)
+    expected = tiny_translator.translate(tf.constant(texts))
+    np.testing.assert_array_equal(ids, expected["ids"].numpy())
+    assert translations == [t.decode("utf-8") for t in expected["translation"].numpy()]
+
+
+def test_quantized_text_models_run(tiny_export):
+    for variant in VARIANTS[1:]:
+        model = TextModelTranslator(tiny_export / "tflite" / f"translator_text{variant}.tflite")
+        translations, ids = model.translate(["Ten books.", ""])
+        assert len(translations) == 2 and ids.shape[0] == 2
+
+
+# The ids model with nothing but ai-edge-litert, NumPy and sentencepiece:
+# importing TensorFlow or TF Text in this process fails.
+IDS_WITHOUT_TENSORFLOW = """
+import json, sys
+sys.modules["tensorflow"] = None
+sys.modules["tensorflow_text"] = None
+from kseq.litert import IdsModelTranslator
+directory = sys.argv[1]
+model = IdsModelTranslator(directory + "/translator_ids.tflite",
+                           directory + "/tokenizer.model", directory + "/tokenizer.model")
+texts = json.loads(sys.stdin.read())
+translations, ids = model.translate(texts)
+print(json.dumps({"translation": translations, "ids": ids.tolist()}))
+"""
+
+
+def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_translator):
+    import json
+
+    sources, edge = held_out_sources(32)
+    texts = sources + edge
+    result = subprocess.run(
+        [sys.executable, "-c", IDS_WITHOUT_TENSORFLOW, str(tiny_export / "tflite")],
+        input=json.dumps(texts), capture_output=True, text=True, timeout=300, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = tiny_translator.translate(tf.constant(texts))
+    assert outputs["ids"] == expected["ids"].numpy().tolist()
+    assert outputs["translation"] == [t.decode("utf-8") for t in expected["translation"].numpy()]
