@@ -57,7 +57,7 @@ class Tokenizer(keras.layers.Layer):
         proto=None,
         **kwargs,
     ):
-        super().__init__(trainable=False, dtype="int32", **kwargs)
+        super().__init__(**{"trainable": False, "dtype": "int32", **kwargs})
         if max_vocabulary_size <= NUM_SPECIAL_IDS:
             raise ValueError(
                 f"`max_vocabulary_size` must be larger than {NUM_SPECIAL_IDS}. "
@@ -87,7 +87,7 @@ class Tokenizer(keras.layers.Layer):
             with open(proto, "rb") as f:
                 proto = f.read()
         try:
-            sentencepiece.SentencePieceProcessor(model_proto=proto)
+            self._processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
         except RuntimeError as error:
             raise ValueError(f"Not a SentencePiece model: {error}") from None
         self._proto = proto
@@ -121,8 +121,9 @@ class Tokenizer(keras.layers.Layer):
         return int(self._fast.vocab_size())
 
     def id_to_piece(self, ids):
+        """The vocabulary's pieces for a list of ids (Python strings)."""
         self._check_adapted()
-        return self._fast.id_to_string(ids)
+        return [self._processor.id_to_piece(int(i)) for i in ids]
 
     def __call__(self, texts, **kwargs):
         # Keras only takes tensors positionally: accept str and lists too.
