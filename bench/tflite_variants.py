@@ -16,11 +16,10 @@ import time
 
 import numpy as np
 
-from export.export_run import TFLITE_DIR
 from kseq import run_directory as rd
+from kseq.backends import load, tflite_path
 from kseq.data import load_corpus, read_tsv
 from kseq.evaluation import group_references, score
-from kseq.litert import IdsModelTranslator, TextModelTranslator
 from kseq.tokenizer import PAD_ID
 
 
@@ -36,21 +35,16 @@ def main(argv=None):
     pairs = read_tsv(args.data) if args.data else load_corpus(config["settings"]["data"]).test
     sources, references = group_references(pairs)
     sources, references = sources[: args.limit], references[: args.limit]
-    directory = os.path.join(args.run_dir, TFLITE_DIR)
-    files = config["tokenizer"]["files"]
 
     rows, reference_ids = [], {}
-    for kind in ("text", "ids"):
+    for kind, backend in (("text", "tflite"), ("ids", "tflite_ids")):
         for variant in ("float32", "float16", "dynamic"):
-            name = f"translator_{kind}{'' if variant == 'float32' else '_' + variant}.tflite"
-            path = os.path.join(directory, name)
-            if not os.path.isfile(path):
+            try:
+                path = tflite_path(args.run_dir, kind, variant)
+            except FileNotFoundError:
                 continue
-            if kind == "text":
-                translator = TextModelTranslator(path, args.threads)
-            else:
-                translator = IdsModelTranslator(path, os.path.join(directory, files["source"]),
-                                                os.path.join(directory, files["target"]), args.threads)
+            name = os.path.basename(path)
+            translator = load(args.run_dir, backend, variant, num_threads=args.threads)
             translator.translate(sources[:3])  # warm up
             started = time.perf_counter()
             translations, ids = translator.translate(sources)

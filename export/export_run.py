@@ -6,21 +6,18 @@ import shutil
 from export.atomic import atomic_directory
 from export.operators import list_operators
 from export.saved_model import export_saved_model
-from export.tflite import IDS_MODEL, TEXT_MODEL, convert_all
+from export.tflite import convert_all
 from kseq import run_directory as rd
 from kseq.tokenizer import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
 from kseq.translator import Translator
 
 FORMATS = ("saved_model", "tflite")
-SAVED_MODEL_DIR = "saved_model"
-TFLITE_DIR = "tflite"
 TFLITE_METADATA = "metadata.json"
 
 
-def next_version(directory):
+def next_version(run_dir):
     """TF Serving serves the highest numbered version: 1 + the highest there."""
-    versions = [int(name) for name in os.listdir(directory) if name.isdigit()] if os.path.isdir(directory) else []
-    return max(versions, default=0) + 1
+    return max(rd.saved_model_versions(run_dir), default=0) + 1
 
 
 def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, overwrite=False,
@@ -36,13 +33,12 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
     written = []
 
     if "saved_model" in formats:
-        base = os.path.join(run_dir, SAVED_MODEL_DIR)
-        path = os.path.join(base, str(next_version(base)))
+        path = os.path.join(run_dir, rd.SAVED_MODEL_DIR, str(next_version(run_dir)))
         log(f"Writing the SavedModel to {path} ...")
         written.append(export_saved_model(translator, path))
 
     if "tflite" in formats:
-        path = os.path.join(run_dir, TFLITE_DIR)
+        path = os.path.join(run_dir, rd.TFLITE_DIR)
         log(f"Converting the TFLite models ({', '.join(('float32',) + tuple(quantize))}) ...")
         models = convert_all(translator, ("float32",) + tuple(quantize))
         with atomic_directory(path, overwrite) as temporary:
@@ -74,6 +70,3 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
             log(f"  {name}: {info['bytes'] / 1e6:.1f} MB, custom ops: {info['operators']['custom'] or 'none'}")
     return written
 
-
-TEXT_FILE = f"{TEXT_MODEL}.tflite"
-IDS_FILE = f"{IDS_MODEL}.tflite"

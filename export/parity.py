@@ -8,63 +8,41 @@ disagreement of each backend.
 
 import argparse
 import json
-import os
 
 import numpy as np
-import tensorflow as tf
 
-from export.export_run import IDS_FILE, SAVED_MODEL_DIR, TEXT_FILE, TFLITE_DIR, next_version
 from kseq import run_directory as rd
+from kseq.backends import load
 from kseq.data import load_corpus, read_tsv
 from kseq.evaluation import group_references
-from kseq.litert import IdsModelTranslator, TextModelTranslator
-from kseq.translator import Translator
+
+EXPORTED = ("saved_model", "tflite", "tflite_ids")
 
 
-def keras_translate(run_dir, texts, batch_size=64):
-    config = rd.load_config(run_dir)
-    translator = Translator(rd.load_model(run_dir), *rd.load_tokenizers(run_dir, config))
-    return _batched(lambda batch: translator.translate(tf.constant(batch)), texts, batch_size)
-
-
-def saved_model_translate(run_dir, texts, batch_size=64):
-    base = os.path.join(run_dir, SAVED_MODEL_DIR)
-    serve = tf.saved_model.load(os.path.join(base, str(next_version(base) - 1))).signatures["serving_default"]
-    return _batched(lambda batch: serve(text=tf.constant(batch)), texts, batch_size)
-
-
-def _batched(translate, texts, batch_size):
+def translate(backend, texts, batch_size=64):
     translations, ids = [], []
     for start in range(0, len(texts), batch_size):
-        outputs = translate(texts[start : start + batch_size])
-        translations += [t.decode("utf-8") for t in outputs["translation"].numpy()]
-        ids.append(outputs["ids"].numpy())
+        batch_translations, batch_ids = backend.translate(texts[start : start + batch_size])
+        translations += batch_translations
+        ids.append(batch_ids)
     return translations, np.concatenate(ids)
 
 
 def check_parity(run_dir, texts):
     """Returns {backend: {"same_ids": %, "same_text": %, "first_difference": ...}}."""
-    files = rd.load_config(run_dir)["tokenizer"]["files"]
-    tflite = os.path.join(run_dir, TFLITE_DIR)
-    reference_text, reference_ids = keras_translate(run_dir, texts)
-    backends = {
-        "saved_model": lambda: saved_model_translate(run_dir, texts),
-        "tflite_text": lambda: TextModelTranslator(os.path.join(tflite, TEXT_FILE)).translate(texts),
-        "tflite_ids": lambda: IdsModelTranslator(
-            os.path.join(tflite, IDS_FILE), os.path.join(tflite, files["source"]),
-            os.path.join(tflite, files["target"])).translate(texts),
-    }
+    reference_text, reference_ids = translate(load(run_dir, "keras"), texts)
     report = {"sentences": len(texts)}
-    for name, translate in backends.items():
-        translations, ids = translate()
+    for name in EXPORTED:
+        translations, ids = translate(load(run_dir, name), texts)
         same_ids = (ids == reference_ids).all(axis=1)
         same_text = [a == b for a, b in zip(translations, reference_text)]
-        first = int(np.argmin(same_ids)) if not same_ids.all() else None
+        first = None if same_ids.all() else int(np.argmin(same_ids))
         report[name] = {
             "same_ids": round(100 * float(same_ids.mean()), 2),
             "same_text": round(100 * sum(same_text) / len(texts), 2),
             "first_difference": None if first is None else {
-                "source": texts[first], "keras": reference_text[first], name: translations[first]},
+                "source": texts[first], "keras": reference_text[first], name: translations[first],
+                "keras_ids": reference_ids[first].tolist(), f"{name}_ids": ids[first].tolist()},
         }
     return report
 

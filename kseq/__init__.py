@@ -1,4 +1,8 @@
-"""kseq: train a sequence-to-sequence Transformer in Keras and put it on a phone."""
+"""kseq: train a sequence-to-sequence Transformer in Keras and put it on a phone.
+
+`kseq.load(RUN_DIR, backend=...)` and `kseq.pipeline("translation", model=RUN_DIR)`
+are imported on first use, so `kseq.litert` works without TensorFlow.
+"""
 
 import os
 
@@ -6,3 +10,15 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name == "load":
+        from kseq.backends import load
+
+        return load
+    if name == "pipeline":
+        from kseq.pipeline import pipeline
+
+        return pipeline
+    raise AttributeError(f"module 'kseq' has no attribute {name!r}")

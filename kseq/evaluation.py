@@ -1,9 +1,10 @@
 """Corpus evaluation: translate every test source, score with sacrebleu."""
 
+import time
+
 import keras
 import numpy as np
 import sacrebleu
-import tensorflow as tf
 
 
 def group_references(pairs):
@@ -14,16 +15,19 @@ def group_references(pairs):
     return list(references), list(references.values())
 
 
-def translate_all(translator, sources, batch_size=64, verbose=True):
-    """Translates a list of strings in length-sorted batches; keeps the order."""
+def translate_all(backend, sources, batch_size=64, verbose=True):
+    """Translates strings in length-sorted batches with any `kseq.load` backend.
+
+    Returns the translations in the order of `sources`.
+    """
     order = np.argsort([len(source) for source in sources], kind="stable")
     translations = [None] * len(sources)
     progress = keras.utils.Progbar(len(sources), unit_name="sentence") if verbose else None
     for start in range(0, len(sources), batch_size):
         batch = order[start : start + batch_size]
-        outputs = translator.translate(tf.constant([sources[i] for i in batch]))
-        for i, text in zip(batch, outputs["translation"].numpy()):
-            translations[i] = text.decode("utf-8")
+        batch_translations, _ = backend.translate([sources[i] for i in batch])
+        for i, text in zip(batch, batch_translations):
+            translations[i] = text
         if progress:
             progress.add(len(batch))
     return translations
@@ -46,12 +50,16 @@ def score(hypotheses, references):
     }
 
 
-def evaluate(translator, pairs, batch_size=64, verbose=True):
-    """Scores a translator on (source, target) pairs; returns (metrics, samples)."""
+def evaluate(backend, pairs, batch_size=64, verbose=True):
+    """Scores a backend on (source, target) pairs; returns (metrics, samples)."""
     sources, references = group_references(pairs)
-    hypotheses = translate_all(translator, sources, batch_size, verbose)
+    started = time.perf_counter()
+    hypotheses = translate_all(backend, sources, batch_size, verbose)
+    seconds = time.perf_counter() - started
     samples = [
         {"source": s, "translation": h, "references": r}
         for s, h, r in zip(sources, hypotheses, references)
     ]
-    return score(hypotheses, references), samples
+    metrics = score(hypotheses, references)
+    metrics["sentences_per_second"] = round(len(sources) / seconds, 1)
+    return metrics, samples

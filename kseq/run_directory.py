@@ -7,6 +7,7 @@ RUN_DIR/
   model.keras          the model with the best validation loss
   metrics.json         test scores (BLEU, chrF, exact match) per backend
   history.csv, logs/   training history and TensorBoard logs
+  saved_model/<version>/, tflite/   the exports (`python -m export RUN_DIR`)
 """
 
 import json
@@ -23,6 +24,8 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 LOGS_DIR = "logs"
 BACKUP_DIR = "backup"
+SAVED_MODEL_DIR = "saved_model"
+TFLITE_DIR = "tflite"
 FORMAT_VERSION = 1
 
 
@@ -89,3 +92,11 @@ def load_model(run_dir):
         path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, compile=False,
         safe_mode=True,
     )
+
+
+def saved_model_versions(run_dir):
+    """The SavedModel versions in RUN_DIR/saved_model/, ascending."""
+    base = os.path.join(run_dir, SAVED_MODEL_DIR)
+    if not os.path.isdir(base):
+        return []
+    return sorted(int(name) for name in os.listdir(base) if name.isdigit())

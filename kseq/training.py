@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from export.export_run import export_run
 from kseq import run_directory as rd
+from kseq.backends import load
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer
 from kseq.presets import MODEL_KEYS, PRESETS
 from kseq.tokenizer import Tokenizer
-from kseq.translator import Translator
 
 
 def parse_args(argv=None):
@@ -198,10 +198,8 @@ def train(settings, run_dir, resume=False, export=True):
     training_seconds = time.time() - started
 
     # Evaluation of the best checkpoint.
-    model = rd.load_model(run_dir)
-    translator = Translator(model, source_tokenizer, target_tokenizer)
     print(f"Evaluating on {len(corpus.test)} test pairs...")
-    scores, samples = evaluate(translator, corpus.test, settings["eval_batch_size"],
+    scores, samples = evaluate(load(run_dir, "keras"), corpus.test, settings["eval_batch_size"],
                                verbose=sys.stdout.isatty())
     metrics = {
         "keras": scores,

@@ -67,3 +67,12 @@ def held_out_sources(count=32):
 
     sources = [source for source, _ in load_corpus(None).test[:count]]
     return sources, ["", "   ", "one " * 200, "Ten ∑ books ß", "😀 It is one o'clock. 🚆"]
+
+
+@pytest.fixture(scope="session")
+def tiny_keras(tiny_run):
+    """The tiny run's keras backend (`kseq.load`)."""
+    from kseq.backends import load
+
+    run_dir, _ = tiny_run
+    return load(run_dir, "keras")

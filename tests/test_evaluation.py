@@ -1,6 +1,6 @@
 import pytest
 
-from kseq.evaluation import evaluate, group_references, score
+from kseq.evaluation import evaluate, group_references, score, translate_all
 
 
 def test_groups_several_references_per_source_in_order():
@@ -18,10 +18,17 @@ def test_scores_with_sacrebleu_against_any_reference():
     assert half["exact_match"] == 50.0 and half["bleu"] < 100.0
 
 
-def test_evaluate_a_trained_translator(tiny_translator):
+def test_evaluate_a_trained_translator(tiny_keras):
     pairs = [("Ten books.", "Diez libros."), ("Ten books.", "Diez libros!"), ("Two cats.", "Dos gatos.")]
-    metrics, samples = evaluate(tiny_translator, pairs, batch_size=2, verbose=False)
+    metrics, samples = evaluate(tiny_keras, pairs, batch_size=2, verbose=False)
     assert metrics["sentences"] == 2
     assert [s["source"] for s in samples] == ["Ten books.", "Two cats."]
     assert samples[0]["references"] == ["Diez libros.", "Diez libros!"]
     assert all(isinstance(s["translation"], str) for s in samples)
+    assert metrics["sentences_per_second"] > 0
+
+
+def test_batching_and_order_do_not_change_translations(tiny_keras):
+    sources = ["Ten books.", "The train leaves at half past two.", "Two cats.", "Today is May first."]
+    one_by_one = [tiny_keras.translate([s])[0][0] for s in sources]
+    assert translate_all(tiny_keras, sources, batch_size=3, verbose=False) == one_by_one

@@ -25,7 +25,7 @@ def test_writes_saved_model_tflite_and_what_a_phone_needs(tiny_export):
 def test_never_overwrites_silently(tiny_export):
     with pytest.raises(FileExistsError, match="--overwrite"):
         export_run(str(tiny_export), formats=("tflite",), log=lambda *_: None)
-    assert next_version(tiny_export / "saved_model") == 2  # a new version, not a replacement
+    assert next_version(tiny_export) == 2  # a new version, not a replacement
 
 
 def test_command_line_errors_are_clear(tmp_path):

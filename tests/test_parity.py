@@ -11,7 +11,7 @@ def test_every_export_decodes_the_test_split_like_keras(tiny_export):
     sources, _ = group_references(load_corpus(None).test)
     report = check_parity(str(tiny_export), sources)
     assert report["sentences"] == len(sources) > 900
-    for backend in ("saved_model", "tflite_text", "tflite_ids"):
+    for backend in ("saved_model", "tflite", "tflite_ids"):
         assert report[backend]["same_ids"] == 100.0, report[backend]
         assert report[backend]["same_text"] == 100.0, report[backend]
 

@@ -1,7 +1,6 @@
 import numpy as np
 import tensorflow as tf
 
-from kseq.evaluation import translate_all
 
 
 def test_translates_strings_in_a_graph(tiny_translator):
@@ -16,10 +15,3 @@ def test_edge_inputs_do_not_break_it(tiny_translator):
     texts = ["", "   ", "😀 ∑ 日本", "one " * 500]
     outputs = tiny_translator.translate(tf.constant(texts))
     assert [t.decode("utf-8") is not None for t in outputs["translation"].numpy()] == [True] * 4
-
-
-def test_batching_and_order_do_not_change_translations(tiny_translator):
-    sources = ["Ten books.", "The train leaves at half past two.", "Two cats.", "Today is May first."]
-    one_by_one = [tiny_translator.translate(tf.constant([s]))["translation"].numpy()[0].decode()
-                  for s in sources]
-    assert translate_all(tiny_translator, sources, batch_size=3, verbose=False) == one_by_one

@@ -1,0 +1,107 @@
+"""One translator interface over the trained model and every exported artifact.
+
+Each backend has `translate(texts) -> (translations, ids)`: a list of
+strings and an int32 array (batch, max_length) of output token ids.
+"""
+
+import os
+
+import numpy as np
+
+from kseq import run_directory as rd
+
+BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
+VARIANTS = ("float32", "float16", "dynamic")
+
+
+class KerasBackend:
+    """The trained `model.keras`, decoding in a TF graph (any batch size)."""
+
+    def __init__(self, run_dir, max_length=None):
+        import tensorflow as tf
+
+        from kseq.translator import Translator
+
+        config = rd.load_config(run_dir)
+        self._tf = tf
+        self.translator = Translator(rd.load_model(run_dir), *rd.load_tokenizers(run_dir, config),
+                                     max_length=max_length)
+
+    def translate(self, texts):
+        outputs = self.translator.translate(self._tf.constant(list(texts), self._tf.string))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
+
+
+class SavedModelBackend:
+    """The newest `saved_model/<version>/`, through its `serving_default` signature."""
+
+    def __init__(self, run_dir):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401  registers the SentencePiece ops
+
+        versions = rd.saved_model_versions(run_dir)
+        if not versions:
+            raise FileNotFoundError(
+                f"{os.path.join(run_dir, rd.SAVED_MODEL_DIR)} holds no SavedModel: run "
+                f"`python -m export {run_dir} --formats saved_model` first."
+            )
+        self._tf = tf
+        self.path = os.path.join(run_dir, rd.SAVED_MODEL_DIR, str(versions[-1]))
+        self.serve = tf.saved_model.load(self.path).signatures["serving_default"]
+
+    def translate(self, texts):
+        outputs = self.serve(text=self._tf.constant(list(texts), self._tf.string))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
+
+
+def tflite_path(run_dir, kind, variant):
+    """RUN_DIR/tflite/translator_{text,ids}[_variant].tflite, checked to exist."""
+    suffix = "" if variant == "float32" else f"_{variant}"
+    path = os.path.join(run_dir, rd.TFLITE_DIR, f"translator_{kind}{suffix}.tflite")
+    if not os.path.isfile(path):
+        quantize = "" if variant == "float32" else f" --quantize {variant}"
+        raise FileNotFoundError(
+            f"{path} not found: run `python -m export {run_dir} --formats tflite{quantize} --overwrite`."
+        )
+    return path
+
+
+def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2):
+    """Returns a translator for RUN_DIR on one backend.
+
+    Args:
+        run_dir: a run directory written by `train.py`.
+        backend: "keras", "saved_model", "tflite" (the text model) or
+            "tflite_ids" (the ids model, tokenizing in Python with
+            `sentencepiece`, as an app would).
+        variant: TFLite weights: "float32", "float16" or "dynamic" (int8).
+        max_length: most output tokens; only the keras backend can change
+            it, the exports keep the length they were exported with.
+        num_threads: CPU threads for LiteRT.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}: choose from {', '.join(VARIANTS)}.")
+    if variant != "float32" and not backend.startswith("tflite"):
+        raise ValueError(f"variant={variant!r} applies to the tflite backends only.")
+    if max_length is not None and backend != "keras":
+        raise ValueError(
+            f"max_length is fixed when exporting ({backend}): re-export with "
+            "`python -m export RUN_DIR --max-output-length N`, or use backend='keras'."
+        )
+    if backend == "keras":
+        return KerasBackend(run_dir, max_length)
+    if backend == "saved_model":
+        return SavedModelBackend(run_dir)
+    from kseq.litert import IdsModelTranslator, TextModelTranslator
+
+    if backend == "tflite":
+        return TextModelTranslator(tflite_path(run_dir, "text", variant), num_threads)
+    files = rd.load_config(run_dir)["tokenizer"]["files"]
+    return IdsModelTranslator(
+        tflite_path(run_dir, "ids", variant),
+        os.path.join(run_dir, rd.TFLITE_DIR, files["source"]),
+        os.path.join(run_dir, rd.TFLITE_DIR, files["target"]),
+        num_threads,
+    )
