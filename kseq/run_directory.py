@@ -7,6 +7,7 @@ RUN_DIR/
   model.keras          the model with the best validation loss
   metrics.json         test scores (BLEU, chrF, exact match) per backend
   history.csv, logs/   training history and TensorBoard logs
+  curves.png           loss and accuracy per epoch, train vs validation
   saved_model/<version>/, tflite/   the exports (`python -m export RUN_DIR`)
 """
 
@@ -22,6 +23,7 @@ CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
+CURVES_FILE = "curves.png"
 LOGS_DIR = "logs"
 BACKUP_DIR = "backup"
 SAVED_MODEL_DIR = "saved_model"

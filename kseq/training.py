@@ -17,6 +17,7 @@ from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer
+from kseq.plots import plot_training_curves
 from kseq.presets import MODEL_KEYS, PRESETS
 from kseq.tokenizer import Tokenizer
 
@@ -196,6 +197,7 @@ def train(settings, run_dir, resume=False, export=True):
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
+    plot_training_curves(os.path.join(run_dir, rd.HISTORY_FILE), os.path.join(run_dir, rd.CURVES_FILE))
 
     # Evaluation of the best checkpoint.
     print(f"Evaluating on {len(corpus.test)} test pairs...")

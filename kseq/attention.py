@@ -1,0 +1,48 @@
+"""Cross-attention of the last decoder layer over a greedy translation."""
+
+import numpy as np
+from keras import ops
+
+from kseq.decoding import greedy_decode
+from kseq.tokenizer import END_ID, PAD_ID, START_ID
+
+
+def cross_attention(model, source_ids):
+    """Translates one source and returns where the last decoder layer looked.
+
+    Args:
+        model: a `Seq2SeqTransformer`.
+        source_ids: int32 (1, steps), ending with the end id.
+
+    Returns:
+        (output_ids, weights): the greedy output ids up to and including the
+        end id, and the cross-attention weights averaged over heads,
+        (output steps, source steps).
+    """
+    output_ids = np.asarray(greedy_decode(model, source_ids))[0]
+    ends = np.flatnonzero(output_ids == END_ID)
+    output_ids = output_ids[: ends[0] + 1 if len(ends) else len(output_ids)]
+    decoder_ids = np.concatenate([[START_ID], output_ids[:-1]])[None].astype("int32")
+
+    encoder_outputs, encoder_padding_mask = model.encode(source_ids)
+    x = model._embed(decoder_ids, model.target_embedding, model.target_position_embedding, training=False)
+    for layer in model.decoder_layers[:-1]:
+        x = layer(x, encoder_outputs, encoder_padding_mask=encoder_padding_mask, training=False)
+    # keras-nlp's TransformerDecoder does not return attention scores, so the
+    # last layer's self-attention block is replayed (pre-norm, as in its
+    # `call`) and its cross-attention asked for scores.
+    last = model.decoder_layers[-1]
+    self_mask = last._compute_self_attention_mask(
+        decoder_sequence=x, decoder_padding_mask=ops.not_equal(decoder_ids, PAD_ID),
+        decoder_attention_mask=None, use_causal_mask=True,
+        self_attention_cache=None, self_attention_cache_update_index=None,
+    )
+    normed = last._self_attention_layer_norm(x)
+    x = x + last._self_attention_layer(query=normed, value=normed, attention_mask=self_mask, training=False)
+    _, scores = last._cross_attention_layer(
+        query=last._cross_attention_layer_norm(x), value=encoder_outputs,
+        attention_mask=ops.expand_dims(encoder_padding_mask, axis=1),
+        return_attention_scores=True, training=False,
+    )
+    # scores: (batch, heads, output steps, source steps)
+    return output_ids, np.asarray(ops.mean(scores, axis=1))[0]

@@ -1,0 +1,49 @@
+"""Pictures: training curves and cross-attention maps (matplotlib, no display needed)."""
+
+import csv
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_training_curves(history_csv, out_png):
+    """Loss and accuracy per epoch, train vs validation, from Keras' CSVLogger file."""
+    with open(history_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{history_csv} has no epochs to plot.")
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, metric in zip(axes, ("loss", "accuracy")):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            if f"{prefix}{metric}" in rows[0]:
+                axis.plot(epochs, [float(row[f"{prefix}{metric}"]) for row in rows], "o-", label=label)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("token accuracy" if metric == "accuracy" else "loss (label-smoothed)")
+        axis.set_title(metric)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(out_png, dpi=120)
+    plt.close(figure)
+
+
+def plot_attention(weights, source_pieces, output_pieces, out_png, title=""):
+    """A heatmap of attention weights (output pieces x source pieces)."""
+    height = max(3, 0.35 * len(output_pieces) + 1.5)
+    width = max(4, 0.45 * len(source_pieces) + 2)
+    figure, axis = plt.subplots(figsize=(width, height))
+    image = axis.imshow(weights, cmap="viridis", aspect="auto", vmin=0)
+    axis.set_xticks(range(len(source_pieces)), source_pieces, rotation=60, ha="right")
+    axis.set_yticks(range(len(output_pieces)), output_pieces)
+    axis.set_xlabel("source pieces")
+    axis.set_ylabel("output pieces")
+    if title:
+        axis.set_title(textwrap.fill(title, width=int(8 * width)), fontsize=9)
+    figure.colorbar(image, ax=axis, label="attention")
+    figure.tight_layout()
+    figure.savefig(out_png, dpi=120)
+    plt.close(figure)
