@@ -18,7 +18,7 @@ def __getattr__(name):
 
         return load
     if name == "pipeline":
-        from kseq.pipeline import pipeline
+        from kseq.translation_pipeline import pipeline
 
         return pipeline
     raise AttributeError(f"module 'kseq' has no attribute {name!r}")

@@ -17,7 +17,7 @@ def run_train(*args, cwd=REPO):
 def test_tiny_run_writes_the_run_directory(tiny_run):
     run_dir, metrics = tiny_run
     names = set(os.listdir(run_dir))
-    assert {"config.json", "tokenizer.model", "model.keras", "metrics.json", "history.csv", "logs"} <= names
+    assert {"config.json", "tokenizer.model", "model.keras", "metrics.json", "history.csv", "logs", "curves.png"} <= names
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved == json.loads(json.dumps(metrics))
     assert 0 <= saved["keras"]["bleu"] <= 100 and 0 < saved["keras"]["chrf"] <= 100
