@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_training_curves(history_csv, out_png):
@@ -22,6 +23,7 @@ def plot_training_curves(history_csv, out_png):
             if f"{prefix}{metric}" in rows[0]:
                 axis.plot(epochs, [float(row[f"{prefix}{metric}"]) for row in rows], "o-", label=label)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("token accuracy" if metric == "accuracy" else "loss (label-smoothed)")
         axis.set_title(metric)
         axis.grid(alpha=0.3)
