@@ -47,7 +47,13 @@ class SavedModelBackend:
             )
         self._tf = tf
         self.path = os.path.join(run_dir, rd.SAVED_MODEL_DIR, str(versions[-1]))
-        self.serve = tf.saved_model.load(self.path).signatures["serving_default"]
+        try:
+            self.serve = tf.saved_model.load(self.path).signatures["serving_default"]
+        except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
+            raise ValueError(
+                f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
+                f"with `python -m export {run_dir} --formats saved_model`."
+            ) from None
 
     def translate(self, texts):
         outputs = self.serve(text=self._tf.constant(list(texts), self._tf.string))

@@ -26,15 +26,21 @@ class LiteRTModel:
         self.path = str(path)
         with open(self.path, "rb") as f:
             content = f.read()
-        if b"TFText>" in content:
-            import tensorflow_text  # registers TF Text's TFLite kernels
+        try:
+            if b"TFText>" in content:
+                import tensorflow_text  # registers TF Text's TFLite kernels
 
-            self.interpreter = InterpreterWithCustomOps(
-                custom_op_registerers=tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS,
-                model_content=content, num_threads=num_threads,
-            )
-        else:
-            self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
+                self.interpreter = InterpreterWithCustomOps(
+                    custom_op_registerers=tensorflow_text.tflite_registrar.SELECT_TFTEXT_OPS,
+                    model_content=content, num_threads=num_threads,
+                )
+            else:
+                self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"{self.path} is damaged or not a TFLite model ({error}): export it again "
+                "with `python -m export RUN_DIR --formats tflite --overwrite`."
+            ) from None
         self.runner = self.interpreter.get_signature_runner()
         self._lock = threading.Lock()
 

@@ -13,6 +13,7 @@ RUN_DIR/
 
 import json
 import os
+import zipfile
 
 import keras
 
@@ -42,7 +43,10 @@ def write_json(path, value):
 
 def read_json(path):
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON ({error}): the file is damaged.") from None
 
 
 def tokenizer_files(joint_vocabulary):
@@ -81,7 +85,10 @@ def load_tokenizers(run_dir, config):
         path = os.path.join(run_dir, files[side])
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path} not found: the run directory lost its tokenizer.")
-        tokenizers[side] = Tokenizer(proto=path, name=f"{side}_tokenizer")
+        try:
+            tokenizers[side] = Tokenizer(proto=path, name=f"{side}_tokenizer")
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
     return tokenizers["source"], tokenizers["target"]
 
 
@@ -90,10 +97,16 @@ def load_model(run_dir):
     path = os.path.join(run_dir, MODEL_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path} not found: training did not finish an epoch.")
-    return keras.saving.load_model(
-        path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, compile=False,
-        safe_mode=True,
-    )
+    try:
+        return keras.saving.load_model(
+            path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, compile=False,
+            safe_mode=True,
+        )
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path} is damaged or not a kseq model ({type(error).__name__}: {error}). "
+            "Retrain, or restore the file from a backup."
+        ) from None
 
 
 def saved_model_versions(run_dir):
