@@ -29,7 +29,8 @@ def main(argv=None):
                         help="Replace an existing tflite/ directory.")
     args = parser.parse_args(argv)
     try:
-        export_run(args.run_dir, args.formats, args.quantize, args.max_output_length, args.overwrite)
+        export_run(args.run_dir, args.formats, args.quantize, args.max_output_length, args.overwrite,
+                   log=lambda message: print(message, flush=True))
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 

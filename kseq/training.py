@@ -1,8 +1,10 @@
 """`python train.py`: data -> tokenizer -> model -> fit -> evaluate -> export."""
 
 import argparse
+import csv
 import datetime
 import json
+import math
 import os
 import sys
 import time
@@ -95,6 +97,15 @@ def with_cardinality(dataset):
     return dataset.apply(tf.data.experimental.assert_cardinality(count)), count
 
 
+def best_validation_loss(history_file):
+    """The lowest finite val_loss a run has logged (inf if none), so a resumed run keeps its best model."""
+    if not os.path.isfile(history_file):
+        return math.inf
+    with open(history_file, newline="") as f:
+        losses = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
+    return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
+
+
 def build_tokenizers(train_pairs, settings):
     """Adapts the SentencePiece vocabulary (or two) on the training pairs."""
     options = dict(max_vocabulary_size=settings["vocabulary_size"])
@@ -181,22 +192,36 @@ def train(settings, run_dir, resume=False, export=True):
     })
 
     # Training.
+    history_file = os.path.join(run_dir, rd.HISTORY_FILE)
     model.fit(
         train_data,
         validation_data=valid_data,
         epochs=settings["epochs"],
         callbacks=[
-            keras.callbacks.BackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
-            keras.callbacks.ModelCheckpoint(os.path.join(run_dir, rd.MODEL_FILE),
-                                            monitor="val_loss", save_best_only=True),
-            keras.callbacks.CSVLogger(os.path.join(run_dir, rd.HISTORY_FILE), append=resume),
-            keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR)),
             keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.CSVLogger(history_file, append=resume),
+            keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR)),
+            keras.callbacks.ModelCheckpoint(
+                os.path.join(run_dir, rd.MODEL_FILE), monitor="val_loss", save_best_only=True,
+                # Keras saves the first epoch whatever its loss; a threshold
+                # keeps a NaN epoch from overwriting a good model.
+                initial_value_threshold=best_validation_loss(history_file) if resume else math.inf,
+            ),
+            # Last, so an epoch is only marked done once the others have
+            # logged it; two states kept, in case a kill corrupts one.
+            keras.callbacks.BackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR),
+                                             double_checkpoint=True),
         ],
         shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
+    if model.stop_training:  # only TerminateOnNaN stops it
+        message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
+        if not os.path.isfile(os.path.join(run_dir, rd.MODEL_FILE)):
+            raise SystemExit(f"{message} No epoch ended with a finite validation loss, so there "
+                             "is no checkpoint to evaluate.")
+        print(f"{message} Evaluating the last good checkpoint, {rd.MODEL_FILE}.")
     plot_training_curves(os.path.join(run_dir, rd.HISTORY_FILE), os.path.join(run_dir, rd.CURVES_FILE))
 
     # Evaluation of the best checkpoint.

@@ -37,3 +37,25 @@ def test_command_line_errors_are_clear(tmp_path):
     assert missing.returncode != 0 and "config.json not found" in missing.stderr
     unknown = run(str(tmp_path), "--formats", "onnx")
     assert unknown.returncode == 2 and "'onnx' is not one of" in unknown.stderr
+
+
+def test_export_killed_half_way_leaves_the_previous_artifacts(tiny_export, tmp_path):
+    import shutil
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_export, run_dir)
+    before = {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "export", str(run_dir), "--overwrite", "--quantize", "float16,dynamic"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout.readline().startswith("Writing the SavedModel")
+    time.sleep(3)  # inside the SavedModel write or the TFLite conversion
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()} == before
+    visible = sorted(p.name for p in (run_dir / "saved_model").iterdir() if not p.name.startswith("."))
+    assert visible in (["1"], ["1", "2"])  # a version appears whole or not at all
+    if "2" in visible:
+        assert (run_dir / "saved_model" / "2" / "saved_model.pb").exists()

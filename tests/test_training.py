@@ -54,3 +54,44 @@ def test_unwritable_out_fails_before_training(tmp_path):
     blocker.write_text("x")
     result = run_train("--preset", "tiny", "--out", str(blocker / "run"))
     assert result.returncode != 0 and "Cannot write to --out" in result.stderr
+
+
+def test_killed_run_resumes_to_the_same_end(tiny_run, tmp_path):
+    """SIGKILL in the middle of epoch 2, then --resume: 3 epochs, same loss as uninterrupted."""
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    args = ["--preset", "tiny", "--epochs", "3", "--out", str(out), "--no-export"]
+    process = subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metadata = out / "backup" / "training_metadata.json"
+    deadline = time.time() + 300
+    while not metadata.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # into the second epoch
+    assert process.poll() is None, "training ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "metrics.json").exists()
+
+    resumed = run_train("--resume", "--out", str(out), "--no-export")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    with open(out / "history.csv") as f:
+        resumed_history = list(csv.DictReader(f))
+    with open(tiny_run[0] / "history.csv") as f:
+        reference = list(csv.DictReader(f))
+    assert [row["epoch"] for row in resumed_history] == ["0", "1", "2"]
+    final, expected = float(resumed_history[-1]["val_loss"]), float(reference[-1]["val_loss"])
+    assert abs(final - expected) < 0.05 * expected, (final, expected)
+    assert json.loads((out / "metrics.json").read_text())["keras"]["sentences"] > 900
+
+
+def test_nan_loss_stops_training_and_keeps_no_nan_model(tmp_path):
+    out = tmp_path / "run"
+    result = run_train("--preset", "tiny", "--epochs", "2", "--learning-rate", "1e9",
+                       "--out", str(out), "--no-export")
+    assert result.returncode != 0
+    assert "loss became NaN" in result.stderr and "no checkpoint" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (out / "model.keras").exists()
