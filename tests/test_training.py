@@ -95,3 +95,17 @@ def test_nan_loss_stops_training_and_keeps_no_nan_model(tmp_path):
     assert "loss became NaN" in result.stderr and "no checkpoint" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (out / "model.keras").exists()
+
+
+def test_skipped_bad_lines_are_counted_in_metrics(tmp_path):
+    lines = [f"I have {n} books.\tTengo {n} libros.\n" for n in range(300)]
+    lines[10] = "no tab here\n"
+    lines[20] = "Empty target.\t \n"
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "run"
+    result = run_train("--preset", "tiny", "--epochs", "1", "--data", str(data), "--skip-bad-lines",
+                       "--out", str(out), "--no-export")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 bad lines skipped" in result.stdout
+    assert json.loads((out / "metrics.json").read_text())["skipped_lines"] == 2
