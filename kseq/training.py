@@ -72,6 +72,8 @@ def prepare_run_directory(out, resume):
     if resume:
         if not os.path.isfile(os.path.join(out, rd.CONFIG_FILE)):
             raise SystemExit(f"--resume: {out} holds no run to resume (no {rd.CONFIG_FILE}).")
+        if os.path.isfile(os.path.join(out, rd.METRICS_FILE)):
+            raise SystemExit(f"--resume: the run in {out} has finished ({rd.METRICS_FILE} is there).")
         return out
     if os.path.isdir(out) and os.listdir(out):
         raise SystemExit(f"{out} already exists and is not empty: pass --resume to continue "

@@ -109,3 +109,26 @@ def test_skipped_bad_lines_are_counted_in_metrics(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "2 bad lines skipped" in result.stdout
     assert json.loads((out / "metrics.json").read_text())["skipped_lines"] == 2
+
+
+def test_separate_vocabularies_train_and_export(tmp_path):
+    from conftest import tiny_settings
+    from export.export_run import export_run
+    from kseq.backends import load
+    from kseq.training import train
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    train(tiny_settings(epochs=1, joint_vocabulary=False), str(run_dir), export=False)
+    assert {"source.model", "target.model"} <= set(os.listdir(run_dir))
+    assert "tokenizer.model" not in os.listdir(run_dir)
+    export_run(str(run_dir), formats=("tflite",), log=lambda *_: None)
+    texts = ["Ten books.", "It is one o'clock."]
+    expected = load(run_dir, "keras").translate(texts)[1].tolist()
+    assert load(run_dir, "tflite_ids").translate(texts)[1].tolist() == expected
+    assert load(run_dir, "tflite").translate(texts)[1].tolist() == expected
+
+
+def test_a_finished_run_cannot_be_resumed(tiny_run):
+    result = run_train("--resume", "--out", str(tiny_run[0]))
+    assert result.returncode != 0 and "has finished" in result.stderr
