@@ -1,5 +1,10 @@
 """TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model."""
 
+import contextlib
+import os
+import sys
+import tempfile
+
 import tensorflow as tf
 
 # The converter's own freezing keeps resource variables, whose reads fail
@@ -61,7 +66,32 @@ def convert(concrete_function, translator, quantization="float32", custom_ops=Fa
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+    with converter_diagnostics_shown_on_failure():
+        return converter.convert()
+
+
+@contextlib.contextmanager
+def converter_diagnostics_shown_on_failure():
+    """Holds back what the converter's C++ writes to stderr, unless it fails.
+
+    With custom ops allowed it prints pages of MLIR listing the TF Text ops,
+    on success too, and its absl logging ignores TF_CPP_MIN_LOG_LEVEL; the
+    operators a model uses are in metadata.json instead.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def convert_all(translator, quantizations=("float32",)):
