@@ -15,6 +15,7 @@ import tensorflow as tf
 from export.export_run import export_run
 from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.checkpoint import AtomicBackupAndRestore
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
@@ -209,10 +210,8 @@ def train(settings, run_dir, resume=False, export=True):
                 # keeps a NaN epoch from overwriting a good model.
                 initial_value_threshold=best_validation_loss(history_file) if resume else math.inf,
             ),
-            # Last, so an epoch is only marked done once the others have
-            # logged it; two states kept, in case a kill corrupts one.
-            keras.callbacks.BackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR),
-                                             double_checkpoint=True),
+            # Last, so an epoch is only marked done once the others have logged it.
+            AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
         ],
         shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=1 if sys.stdout.isatty() else 2,
