@@ -1,30 +1,35 @@
 """Decoding speed per backend: ms per sentence and per generated token.
 
-    python bench/decoding_speed.py RUN_DIR [--data TSV] [--limit 200] [--threads 2]
+    python bench/decoding_speed.py RUN_DIR [--data TSV] [--limit 200] [--threads 2] [--peer-minutes 10]
 
 Over the first `--limit` sources: Keras (graph mode) with and without the
 key/value cache (the uncached path re-runs the decoder over the prefix at
 every step, the same greedy loop with another step function), the SavedModel,
-and the TFLite text and ids models in each exported variant. Batch 1 for
+the TFLite text and ids models in each exported variant, and the keras.io
+KerasNLP recipe's own decoding loop (its model trained here for
+`--peer-minutes` on the run's training data; 0 leaves it out). Batch 1 for
 every backend, and batch 32 for the ones that take a batch. Each figure is
-the median of `--repeats` passes.
+the median of `--repeats` passes; the table is also drawn, ms per token, in
+`bench/decoding_speed.png`.
 """
 
 import argparse
 import os
 import platform
-import statistics
+import sys
 import time
 
-import numpy as np
 import tensorflow as tf
 
-from kseq import run_directory as rd
-from kseq.backends import KerasBackend, load, tflite_path
-from kseq.data import load_corpus, read_tsv
-from kseq.decoding import greedy_decode
-from kseq.evaluation import group_references
-from kseq.tokenizer import PAD_ID
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.peers import keras_io_translation as peer  # noqa: E402
+from kseq import run_directory as rd  # noqa: E402
+from kseq.backends import KerasBackend, load, tflite_path  # noqa: E402
+from kseq.data import load_corpus, read_tsv  # noqa: E402
+from kseq.decoding import greedy_decode  # noqa: E402
+from kseq.evaluation import group_references  # noqa: E402
+from kseq.tokenizer import PAD_ID  # noqa: E402
 
 
 class UncachedKeras(KerasBackend):
@@ -55,6 +60,34 @@ def time_backend(backend, sources, batch_size, repeats):
     return 1000 * seconds / len(sources), 1000 * seconds / tokens
 
 
+def trained_peer(pairs, minutes):
+    """The keras.io recipe trained for `minutes`, as a `translate(texts)` backend."""
+    from kseq.time_budget import TimeBudget
+
+    english, spanish = peer.build_tokenizers(pairs)
+    model = peer.build_model()
+    model.fit(peer.make_dataset(pairs, english, spanish), epochs=10_000,
+              callbacks=[TimeBudget(minutes)], verbose=0)
+    return peer.PeerTranslator(model, english, spanish)
+
+
+def plot(rows, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{name}, batch {batch_size}" for name, batch_size, _, _ in rows]
+    figure, axis = plt.subplots(figsize=(7, 0.35 * len(rows) + 1))
+    axis.barh(labels, [per_token for *_, per_token in rows], color="tab:blue")
+    axis.invert_yaxis()
+    axis.set_xscale("log")
+    axis.set_xlabel("ms per generated token (log scale, 2-core CPU)")
+    axis.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir")
@@ -62,10 +95,12 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--peer-minutes", type=float, default=10)
     args = parser.parse_args(argv)
 
     config = rd.load_config(args.run_dir)
-    pairs = read_tsv(args.data) if args.data else load_corpus(config["settings"]["data"]).test
+    corpus = load_corpus(config["settings"]["data"])
+    pairs = read_tsv(args.data) if args.data else corpus.test
     sources = group_references(pairs)[0][: args.limit]
 
     candidates = [("keras, cached", lambda: load(args.run_dir, "keras"), (1, 32)),
@@ -80,6 +115,9 @@ def main(argv=None):
             candidates.append((f"{backend} {variant}",
                                lambda b=backend, v=variant: load(args.run_dir, b, v, num_threads=args.threads),
                                (1,)))
+    if args.peer_minutes:
+        candidates.append((f"keras.io recipe ({args.peer_minutes:g} min trained)",
+                           lambda: trained_peer(corpus.train, args.peer_minutes), (1, 32)))
     rows = []
     for name, make, batch_sizes in candidates:
         backend = make()
@@ -97,6 +135,7 @@ def main(argv=None):
     uncached = {b: s for n, b, s, _ in rows if n == "keras, no cache"}
     for batch_size in cached:
         print(f"\nThe cache, batch {batch_size}: {uncached[batch_size] / cached[batch_size]:.2f} x faster per sentence.")
+    plot(rows, os.path.join(os.path.dirname(os.path.abspath(__file__)), "decoding_speed.png"))
 
 
 if __name__ == "__main__":

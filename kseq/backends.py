@@ -14,22 +14,29 @@ BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
 VARIANTS = ("float32", "float16", "dynamic")
 
 
-class KerasBackend:
-    """The trained `model.keras`, decoding in a TF graph (any batch size)."""
+class TranslatorBackend:
+    """A `kseq.translator.Translator` in memory, such as a model still training."""
 
-    def __init__(self, run_dir, max_length=None):
+    def __init__(self, translator):
         import tensorflow as tf
 
-        from kseq.translator import Translator
-
-        config = rd.load_config(run_dir)
         self._tf = tf
-        self.translator = Translator(rd.load_model(run_dir), *rd.load_tokenizers(run_dir, config),
-                                     max_length=max_length)
+        self.translator = translator
 
     def translate(self, texts):
         outputs = self.translator.translate(self._tf.constant(list(texts), self._tf.string))
         return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
+
+
+class KerasBackend(TranslatorBackend):
+    """The trained `model.keras`, decoding in a TF graph (any batch size)."""
+
+    def __init__(self, run_dir, max_length=None):
+        from kseq.translator import Translator
+
+        config = rd.load_config(run_dir)
+        super().__init__(Translator(rd.load_model(run_dir), *rd.load_tokenizers(run_dir, config),
+                                    max_length=max_length))
 
 
 class SavedModelBackend:

@@ -22,7 +22,10 @@ from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer
 from kseq.plots import plot_training_curves
 from kseq.presets import MODEL_KEYS, PRESETS
+from kseq.time_budget import BudgetedCosineDecay, TimeBudget
 from kseq.tokenizer import Tokenizer
+
+UNBOUNDED_EPOCHS = 10_000
 
 
 def parse_args(argv=None):
@@ -49,9 +52,18 @@ def parse_args(argv=None):
     parser.add_argument("--separate-vocabularies", action="store_true",
                         help="One SentencePiece vocabulary per side instead of a joint one.")
     parser.add_argument("--eval-batch-size", type=int, default=64)
+    parser.add_argument(
+        "--time-budget", type=float, metavar="MINUTES",
+        help="Train for this many minutes, the learning rate decaying over them; "
+        "--epochs stays an upper bound (default then: none).",
+    )
     overrides = parser.add_argument_group("overrides of the preset")
     for key, value in PRESETS["small"].items():
-        overrides.add_argument(f"--{key.replace('_', '-')}", type=type(value), metavar="N")
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, bool):
+            overrides.add_argument(flag, action=argparse.BooleanOptionalAction)
+        else:
+            overrides.add_argument(flag, type=type(value), metavar="N")
     return parser.parse_args(argv)
 
 
@@ -62,8 +74,10 @@ def settings_from_args(args):
     settings.update(
         preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
-        eval_batch_size=args.eval_batch_size,
+        eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
     )
+    if args.time_budget is not None and args.epochs is None:
+        settings["epochs"] = UNBOUNDED_EPOCHS
     return settings
 
 
@@ -134,22 +148,33 @@ def build_model(settings, source_tokenizer, target_tokenizer):
 
 
 def compile_model(model, settings, steps_per_epoch):
-    total_steps = max(1, settings["epochs"] * steps_per_epoch)
-    warmup_steps = min(settings["warmup_steps"], total_steps // 2)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0,
-        warmup_target=settings["learning_rate"],
-        warmup_steps=warmup_steps,
-        decay_steps=max(1, total_steps - warmup_steps),
-        alpha=0.1,
-    )
+    """AdamW with warmup then cosine decay, over the epochs or the time budget.
+
+    Returns the learning rate schedule.
+    """
+    if settings.get("time_budget_minutes"):
+        schedule = BudgetedCosineDecay(settings["learning_rate"], settings["warmup_steps"])
+    else:
+        total_steps = max(1, settings["epochs"] * steps_per_epoch)
+        warmup_steps = min(settings["warmup_steps"], total_steps // 2)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            warmup_target=settings["learning_rate"],
+            warmup_steps=warmup_steps,
+            decay_steps=max(1, total_steps - warmup_steps),
+            alpha=0.1,
+        )
     model.compile(
         optimizer=keras.optimizers.AdamW(
             schedule, weight_decay=settings["weight_decay"], beta_2=0.98, clipnorm=1.0
         ),
         loss=SmoothedSparseCrossentropy(settings["label_smoothing"]),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # XLA fuses the step's kernels (about 15 % faster on a 2-core CPU once
+        # compiled, one compilation per batch shape); tokenizing stays in tf.data.
+        jit_compile=settings.get("jit_compile", False),
     )
+    return schedule
 
 
 def train(settings, run_dir, resume=False, export=True):
@@ -184,7 +209,9 @@ def train(settings, run_dir, resume=False, export=True):
 
     # Model.
     model = build_model(settings, source_tokenizer, target_tokenizer)
-    compile_model(model, settings, steps_per_epoch)
+    schedule = compile_model(model, settings, steps_per_epoch)
+    budget = (TimeBudget(settings["time_budget_minutes"], schedule)
+              if settings.get("time_budget_minutes") else None)
     print(f"Model: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch.")
     rd.write_json(os.path.join(run_dir, rd.CONFIG_FILE), {
         "format_version": rd.FORMAT_VERSION,
@@ -202,6 +229,7 @@ def train(settings, run_dir, resume=False, export=True):
         epochs=settings["epochs"],
         callbacks=[
             keras.callbacks.TerminateOnNaN(),
+            *([budget] if budget else []),
             keras.callbacks.CSVLogger(history_file, append=resume),
             keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR)),
             keras.callbacks.ModelCheckpoint(
@@ -217,7 +245,9 @@ def train(settings, run_dir, resume=False, export=True):
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
-    if model.stop_training:  # only TerminateOnNaN stops it
+    if budget and budget.exhausted:
+        print(f"Training stopped: the {settings['time_budget_minutes']:g}-minute budget is spent.")
+    elif model.stop_training:  # TerminateOnNaN stopped it
         message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
         if not os.path.isfile(os.path.join(run_dir, rd.MODEL_FILE)):
             raise SystemExit(f"{message} No epoch ended with a finite validation loss, so there "

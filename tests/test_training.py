@@ -132,3 +132,16 @@ def test_separate_vocabularies_train_and_export(tmp_path):
 def test_a_finished_run_cannot_be_resumed(tiny_run):
     result = run_train("--resume", "--out", str(tiny_run[0]))
     assert result.returncode != 0 and "has finished" in result.stderr
+
+
+def test_time_budget_trains_until_the_time_is_spent_with_xla(tmp_path):
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"I have {n} books.\tTengo {n} libros.\n" for n in range(300)), encoding="utf-8")
+    out = tmp_path / "run"
+    result = run_train("--preset", "tiny", "--data", str(data), "--time-budget", "0.3", "--jit-compile",
+                       "--out", str(out), "--no-export")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "0.3-minute budget is spent" in result.stdout
+    config = json.loads((out / "config.json").read_text())["settings"]
+    assert config["jit_compile"] and config["time_budget_minutes"] == 0.3
+    assert (out / "model.keras").exists() and "Test: BLEU" in result.stdout

@@ -11,6 +11,7 @@ over the whole 40-position prompt at every step.
 
 import keras
 import keras_nlp
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -95,16 +96,33 @@ def decode_sequences(model, english_tokenizer, spanish_tokenizer, sentences):
         hidden_states = None
         return logits, hidden_states, cache
 
-    start = ops.full((batch_size, 1), spanish_tokenizer.token_to_id("[START]"))
-    pad = ops.full((batch_size, MAX_SEQUENCE_LENGTH - 1), spanish_tokenizer.token_to_id("[PAD]"))
+    start = ops.full((batch_size, 1), spanish_tokenizer.token_to_id("[START]"), dtype="int32")
+    pad = ops.full((batch_size, MAX_SEQUENCE_LENGTH - 1), spanish_tokenizer.token_to_id("[PAD]"), dtype="int32")
     prompt = ops.concatenate((start, pad), axis=-1)
     generated_tokens = keras_nlp.samplers.GreedySampler()(
         next, prompt, stop_token_ids=[spanish_tokenizer.token_to_id("[END]")], index=1)
-    texts = spanish_tokenizer.detokenize(generated_tokens)
+    # The sampler runs until every row has ended; keras.io decodes one
+    # sentence at a time, so in a batch each row is cut after its own [END].
+    ids = ops.convert_to_numpy(generated_tokens)[:, 1:]
+    ended = np.cumsum(ids == spanish_tokenizer.token_to_id("[END]"), axis=1)
+    ids = np.where(ended - (ids == spanish_tokenizer.token_to_id("[END]")) > 0, 0, ids)
+    texts = spanish_tokenizer.detokenize(ids)
     results = []
     for text in texts.numpy() if hasattr(texts, "numpy") else texts:
         text = text.decode("utf-8") if isinstance(text, bytes) else text
         for token in RESERVED_TOKENS:
             text = text.replace(token, "")
-        results.append(text.strip())
-    return results
+        results.append(" ".join(text.split()))
+    return results, ids
+
+
+class PeerTranslator:
+    """The recipe's model and decoding as a kseq backend: `translate(texts) -> (texts, ids)`."""
+
+    def __init__(self, model, english_tokenizer, spanish_tokenizer):
+        self.model = model
+        self.english_tokenizer = english_tokenizer
+        self.spanish_tokenizer = spanish_tokenizer
+
+    def translate(self, texts):
+        return decode_sequences(self.model, self.english_tokenizer, self.spanish_tokenizer, list(texts))

@@ -1,0 +1,156 @@
+"""Quality at equal training budget: kseq vs the keras.io KerasNLP recipe.
+
+    python bench/quality_race.py [--data ../shared/data/spa-eng] [--minutes 30] [--every 5]
+
+Each system trains for `--minutes` of `fit` time on this machine, one after
+the other (tokenizer learning and the evaluations below are not counted).
+Every `--every` minutes the clock stops and the model translates the first
+`--probe` test lines, for the curve of BLEU against training time; at the end
+it translates every test source. BLEU and chrF by sacrebleu (defaults,
+multi-reference). The peer writes lowercase, so kseq is scored both cased and
+lowercased, the peer lowercased (hypotheses and references). Writes
+`bench/quality_race.json` and `bench/quality_race.png`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.peers import keras_io_translation as peer  # noqa: E402
+from kseq.backends import TranslatorBackend  # noqa: E402
+from kseq.data import load_corpus, make_dataset, make_examples  # noqa: E402
+from kseq.evaluation import group_references, score, translate_all  # noqa: E402
+from kseq.presets import PRESETS  # noqa: E402
+from kseq.time_budget import TimeBudget  # noqa: E402
+from kseq.training import build_model, build_tokenizers, compile_model, with_cardinality  # noqa: E402
+from kseq.translator import Translator  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class ProbedBudget(TimeBudget):
+    """A `TimeBudget` that scores the model on the probe set every `every` minutes."""
+
+    def __init__(self, minutes, every, probe, schedule=None):
+        super().__init__(minutes, schedule)
+        self.every = 60.0 * every
+        self.probe = probe  # () -> scores
+        self.curve = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        if self.elapsed() >= self.every * (len(self.curve) + 1) or self.exhausted:
+            self.pause()
+            self.curve.append({"minutes": round(self.elapsed() / 60, 2), **self.probe()})
+            print(f"  {self.curve[-1]}", flush=True)
+            self.resume()
+
+
+def scores(backend, sources, references, lowercase_only=False):
+    hypotheses = translate_all(backend, sources, batch_size=64, verbose=False)
+    lower = score([h.lower() for h in hypotheses], [[r.lower() for r in refs] for refs in references])
+    result = {"lowercased": lower}
+    if not lowercase_only:
+        result["cased"] = score(hypotheses, references)
+    return result
+
+
+def train_kseq(corpus, settings, minutes, every, probe_set):
+    tokenizer, _ = build_tokenizers(corpus.train, settings)
+    lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
+    examples = make_examples(corpus.train, tokenizer, tokenizer, *lengths)
+    dataset, steps_per_epoch = with_cardinality(
+        make_dataset(examples, settings["tokens_per_batch"], shuffle=True, seed=0))
+    model = build_model(settings, tokenizer, tokenizer)
+    schedule = compile_model(model, settings, steps_per_epoch)
+    backend = TranslatorBackend(Translator(model, tokenizer, tokenizer))
+    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), schedule)
+    print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch", flush=True)
+    model.fit(dataset, epochs=10_000, callbacks=[budget], verbose=0)
+    return backend, budget.curve, model.optimizer.iterations.numpy()
+
+
+def train_peer(corpus, minutes, every, probe_set):
+    english, spanish = peer.build_tokenizers(corpus.train)
+    model = peer.build_model()
+    backend = peer.PeerTranslator(model, english, spanish)
+    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set, lowercase_only=True))
+    print(f"peer: {model.count_params():,} parameters", flush=True)
+    model.fit(peer.make_dataset(corpus.train, english, spanish), epochs=10_000,
+              callbacks=[budget], verbose=0)
+    return backend, budget.curve, model.optimizer.iterations.numpy()
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name, result in results.items():
+        curve = result["curve"]
+        axis.plot([p["minutes"] for p in curve], [p["lowercased"]["bleu"] for p in curve],
+                  marker="o", label=name)
+    axis.set_xlabel("training minutes (2-core CPU)")
+    axis.set_ylabel("BLEU, lowercased (probe set)")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="../shared/data/spa-eng")
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--every", type=float, default=5, help="Minutes between probe scores.")
+    parser.add_argument("--probe", type=int, default=500, help="Test lines in the probe set.")
+    parser.add_argument("--preset", default="small", choices=sorted(PRESETS))
+    parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
+    args = parser.parse_args(argv)
+
+    keras.utils.set_random_seed(0)
+    corpus = load_corpus([args.data])
+    probe_set = group_references(corpus.test[: args.probe])
+    test_set = group_references(corpus.test)
+    settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True,
+                    epochs=10_000)
+
+    results = {}
+    started = time.time()
+    backend, curve, steps = train_kseq(corpus, settings, args.minutes, args.every, probe_set)
+    results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps), "test": scores(backend, *test_set)}
+    print(results, flush=True)
+    backend, curve, steps = train_peer(corpus, args.minutes, args.every, probe_set)
+    results["keras.io peer"] = {"curve": curve, "steps": int(steps),
+                                "test": scores(backend, *test_set, lowercase_only=True)}
+
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}"
+    report = {"machine": machine, "minutes": args.minutes, "test_sources": len(test_set[0]),
+              "probe_sources": len(probe_set[0]), "settings": settings, "results": results,
+              "wall_minutes": round((time.time() - started) / 60, 1)}
+    with open(args.out, "w") as f:
+        json.dump(report, f, indent=2)
+    plot(results, os.path.splitext(args.out)[0] + ".png")
+
+    print(f"\nMachine: {machine}. {args.minutes:g} minutes of training each, "
+          f"{len(test_set[0])} test sources.")
+    print("| system | steps | BLEU cased | BLEU lowercased | chrF lowercased |\n| --- | ---: | ---: | ---: | ---: |")
+    for name, result in results.items():
+        test = result["test"]
+        cased = f"{test['cased']['bleu']:.2f}" if "cased" in test else "–"
+        print(f"| {name} | {result['steps']:,} | {cased} | {test['lowercased']['bleu']:.2f} "
+              f"| {test['lowercased']['chrf']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
