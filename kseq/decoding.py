@@ -2,7 +2,7 @@
 
 from keras import ops
 
-from kseq.tokenizer import END_ID, PAD_ID, START_ID
+from kseq.special_ids import END_ID, PAD_ID, START_ID
 
 
 def greedy_search(step, cache, batch_size, max_length):

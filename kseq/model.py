@@ -6,7 +6,7 @@ import keras
 import keras_nlp
 from keras import ops
 
-from kseq.tokenizer import PAD_ID
+from kseq.special_ids import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="kseq")

@@ -8,11 +8,7 @@ import sentencepiece
 import tensorflow as tf
 import tensorflow_text
 
-PAD_ID = 0
-UNKNOWN_ID = 1
-START_ID = 2
-END_ID = 3
-NUM_SPECIAL_IDS = 4
+from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID  # noqa: F401
 
 SPIECE_FILENAME = "spiece.model"
 
