@@ -17,6 +17,7 @@ from kseq import run_directory as rd
 from kseq.backends import load
 from kseq.checkpoint import AtomicBackupAndRestore
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
+from kseq.distribution import STRATEGIES, make_strategy
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer
@@ -53,6 +54,11 @@ def parse_args(argv=None):
                         help="One SentencePiece vocabulary per side instead of a joint one.")
     parser.add_argument("--eval-batch-size", type=int, default=64)
     parser.add_argument(
+        "--distribute", choices=STRATEGIES, default="none",
+        help="mirrored: train on every local GPU (or logical CPU device) at once; "
+        "--tokens-per-batch is then the global batch, split across them.",
+    )
+    parser.add_argument(
         "--time-budget", type=float, metavar="MINUTES",
         help="Train for this many minutes, the learning rate decaying over them; "
         "--epochs stays an upper bound (default then: none).",
@@ -75,6 +81,7 @@ def settings_from_args(args):
         preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
+        distribute=args.distribute,
     )
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
@@ -207,9 +214,13 @@ def train(settings, run_dir, resume=False, export=True):
     train_data, steps_per_epoch = with_cardinality(train_data)
     valid_data, _ = with_cardinality(valid_data)
 
-    # Model.
-    model = build_model(settings, source_tokenizer, target_tokenizer)
-    schedule = compile_model(model, settings, steps_per_epoch)
+    # Model, optimizer and metrics under the strategy: one replica per device.
+    strategy = make_strategy(settings.get("distribute", "none"))
+    with strategy.scope():
+        model = build_model(settings, source_tokenizer, target_tokenizer)
+        schedule = compile_model(model, settings, steps_per_epoch)
+    if strategy.num_replicas_in_sync > 1:
+        print(f"Distributed: {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__}).")
     budget = (TimeBudget(settings["time_budget_minutes"], schedule)
               if settings.get("time_budget_minutes") else None)
     print(f"Model: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch.")
