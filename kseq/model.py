@@ -145,7 +145,11 @@ class Seq2SeqTransformer(keras.Model):
                 encoder_padding_mask=encoder_padding_mask,
                 training=training,
             )
-        return self.target_embedding(self.decoder_norm(x), reverse=True)
+        return self._logits(x)
+
+    def _logits(self, x):
+        # In float32 whatever the dtype policy: softmax and loss need its range.
+        return ops.cast(self.target_embedding(self.decoder_norm(x), reverse=True), "float32")
 
     # --- Generation ---
 
@@ -203,8 +207,7 @@ class Seq2SeqTransformer(keras.Model):
                 training=False,
             )
             updated.append(self_cache)
-        logits = self.target_embedding(self.decoder_norm(x), reverse=True)
-        return logits[:, 0, :], tuple(updated)
+        return self._logits(x)[:, 0, :], tuple(updated)
 
     def get_config(self):
         return {
@@ -226,3 +229,18 @@ class Seq2SeqTransformer(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def with_dtype_policy(model, policy):
+    """A copy of a `Seq2SeqTransformer` that computes under `policy` ("mixed_float16"...).
+
+    The weights are copied (they stay float32); the logits stay float32.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        copy = Seq2SeqTransformer.from_config(model.get_config())
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy

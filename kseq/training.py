@@ -1,6 +1,7 @@
 """`python train.py`: data -> tokenizer -> model -> fit -> evaluate -> export."""
 
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -59,6 +60,11 @@ def parse_args(argv=None):
         "--tokens-per-batch is then the global batch, split across them.",
     )
     parser.add_argument(
+        "--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"),
+        help="Compute in 16 bits, keep the weights, logits and loss in float32 "
+        "(mixed_float16 with loss scaling, for GPUs; mixed_bfloat16 for recent CPUs and TPUs).",
+    )
+    parser.add_argument(
         "--time-budget", type=float, metavar="MINUTES",
         help="Train for this many minutes, the learning rate decaying over them; "
         "--epochs stays an upper bound (default then: none).",
@@ -81,7 +87,7 @@ def settings_from_args(args):
         preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
-        distribute=args.distribute,
+        distribute=args.distribute, mixed_precision=args.mixed_precision,
     )
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
@@ -128,6 +134,21 @@ def best_validation_loss(history_file):
     with open(history_file, newline="") as f:
         losses = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
     return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to `name` while the model is built.
+
+    Keras wraps the optimizer in a `LossScaleOptimizer` for `mixed_float16`.
+    The saved model keeps no policy: loaded, it computes in float32.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def build_tokenizers(train_pairs, settings):
@@ -216,7 +237,7 @@ def train(settings, run_dir, resume=False, export=True):
 
     # Model, optimizer and metrics under the strategy: one replica per device.
     strategy = make_strategy(settings.get("distribute", "none"))
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(settings.get("mixed_precision") or "float32"):
         model = build_model(settings, source_tokenizer, target_tokenizer)
         schedule = compile_model(model, settings, steps_per_epoch)
     if strategy.num_replicas_in_sync > 1:
