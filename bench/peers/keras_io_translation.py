@@ -4,7 +4,7 @@ Written here from the example's description, as the baseline kseq is measured
 against: lowercased pairs, a WordPiece vocabulary of 15,000 per language
 (reserved [PAD] [UNK] [START] [END]), sequences of 40, one
 TransformerEncoder and one TransformerDecoder (embedding 256, intermediate
-2048, 8 heads), a softmax output, batch 64, rmsprop, sparse categorical
+2048, 8 heads) with padding masked (`mask_zero`), a softmax output, batch 64, rmsprop, sparse categorical
 cross-entropy, and greedy decoding whose `next` function re-runs the decoder
 over the whole 40-position prompt at every step.
 """
@@ -62,15 +62,17 @@ def make_dataset(pairs, english_tokenizer, spanish_tokenizer, shuffle=True):
 
 def build_model():
     encoder_inputs = keras.Input(shape=(None,), dtype="int64", name="encoder_inputs")
+    # "We also need to mask the padding tokens": mask_zero, as the recipe says,
+    # carries the padding mask into attention and out of the loss.
     x = keras_nlp.layers.TokenAndPositionEmbedding(
-        VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM)(encoder_inputs)
+        VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM, mask_zero=True)(encoder_inputs)
     encoder_outputs = keras_nlp.layers.TransformerEncoder(INTERMEDIATE_DIM, NUM_HEADS)(inputs=x)
     encoder = keras.Model(encoder_inputs, encoder_outputs)
 
     decoder_inputs = keras.Input(shape=(None,), dtype="int64", name="decoder_inputs")
     encoded_seq_inputs = keras.Input(shape=(None, EMBED_DIM), name="decoder_state_inputs")
     x = keras_nlp.layers.TokenAndPositionEmbedding(
-        VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM)(decoder_inputs)
+        VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM, mask_zero=True)(decoder_inputs)
     x = keras_nlp.layers.TransformerDecoder(INTERMEDIATE_DIM, NUM_HEADS)(
         decoder_sequence=x, encoder_sequence=encoded_seq_inputs)
     x = keras.layers.Dropout(0.5)(x)
