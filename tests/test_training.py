@@ -145,3 +145,15 @@ def test_time_budget_trains_until_the_time_is_spent_with_xla(tmp_path):
     config = json.loads((out / "config.json").read_text())["settings"]
     assert config["jit_compile"] and config["time_budget_minutes"] == 0.3
     assert (out / "model.keras").exists() and "Test: BLEU" in result.stdout
+
+
+def test_mixed_precision_run_trains_and_saves_a_float32_model(tmp_path):
+    out = tmp_path / "run"
+    result = run_train("--preset", "tiny", "--epochs", "1", "--mixed-precision", "mixed_float16",
+                       "--out", str(out), "--no-export")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Test: BLEU" in result.stdout
+    with open(out / "history.csv") as f:
+        loss = float(next(csv.DictReader(f))["loss"])
+    assert loss == loss and loss < 10  # finite: loss scaling kept float16 from overflowing
+    assert json.loads((out / "config.json").read_text())["settings"]["mixed_precision"] == "mixed_float16"
