@@ -16,7 +16,7 @@ PRESETS = {
         vocabulary_size=8000, num_encoder_layers=2, num_decoder_layers=2, hidden_dim=256,
         num_heads=4, intermediate_dim=1024, dropout=0.1, max_source_length=64,
         max_target_length=64, epochs=4, tokens_per_batch=2048, learning_rate=1e-3,
-        warmup_steps=300, label_smoothing=0.1, weight_decay=0.01, jit_compile=True,
+        warmup_steps=300, label_smoothing=0.1, weight_decay=0.01, jit_compile=False,
     ),
     "base": dict(
         vocabulary_size=16000, num_encoder_layers=6, num_decoder_layers=6, hidden_dim=512,
