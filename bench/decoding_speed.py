@@ -64,11 +64,9 @@ def trained_peer(pairs, minutes):
     """The keras.io recipe trained for `minutes`, as a `translate(texts)` backend."""
     from kseq.time_budget import TimeBudget
 
-    english, spanish = peer.build_tokenizers(pairs)
-    model = peer.build_model()
-    model.fit(peer.make_dataset(pairs, english, spanish), epochs=10_000,
-              callbacks=[TimeBudget(minutes)], verbose=0)
-    return peer.PeerTranslator(model, english, spanish)
+    translator = peer.PeerTranslator.build(pairs)
+    translator.fit(pairs, [TimeBudget(minutes)])
+    return translator
 
 
 def plot(rows, path):

@@ -79,14 +79,11 @@ def train_kseq(corpus, settings, minutes, every, probe_set):
 
 
 def train_peer(corpus, minutes, every, probe_set):
-    english, spanish = peer.build_tokenizers(corpus.train)
-    model = peer.build_model()
-    backend = peer.PeerTranslator(model, english, spanish)
+    backend = peer.PeerTranslator.build(corpus.train)
     budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set, lowercase_only=True))
-    print(f"peer: {model.count_params():,} parameters", flush=True)
-    model.fit(peer.make_dataset(corpus.train, english, spanish), epochs=10_000,
-              callbacks=[budget], verbose=0)
-    return backend, budget.curve, model.optimizer.iterations.numpy()
+    print(f"peer: {backend.model.count_params():,} parameters", flush=True)
+    backend.fit(corpus.train, [budget])
+    return backend, budget.curve, backend.model.optimizer.iterations.numpy()
 
 
 def plot(results, path):

@@ -1,5 +1,6 @@
 """Seq2SeqTransformer: a Transformer encoder-decoder from keras-nlp layers."""
 
+import contextlib
 import math
 
 import keras
@@ -231,16 +232,27 @@ class Seq2SeqTransformer(keras.Model):
         return cls(**config)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Keras' global dtype policy set to `name` ("mixed_float16"...) while models are built.
+
+    Keras wraps the optimizer in a `LossScaleOptimizer` for `mixed_float16`. A
+    saved `Seq2SeqTransformer` keeps no policy: loaded, it computes in float32.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def with_dtype_policy(model, policy):
     """A copy of a `Seq2SeqTransformer` that computes under `policy` ("mixed_float16"...).
 
     The weights are copied (they stay float32); the logits stay float32.
     """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
+    with dtype_policy(policy):
         copy = Seq2SeqTransformer.from_config(model.get_config())
-    finally:
-        keras.config.set_dtype_policy(previous)
     copy.set_weights(model.get_weights())
     return copy

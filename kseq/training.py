@@ -1,7 +1,6 @@
 """`python train.py`: data -> tokenizer -> model -> fit -> evaluate -> export."""
 
 import argparse
-import contextlib
 import csv
 import datetime
 import json
@@ -21,7 +20,7 @@ from kseq.data import DataError, load_corpus, make_dataset, make_examples
 from kseq.distribution import STRATEGIES, make_strategy
 from kseq.evaluation import evaluate
 from kseq.loss import SmoothedSparseCrossentropy
-from kseq.model import Seq2SeqTransformer
+from kseq.model import Seq2SeqTransformer, dtype_policy
 from kseq.plots import plot_training_curves
 from kseq.presets import MODEL_KEYS, PRESETS
 from kseq.time_budget import BudgetedCosineDecay, TimeBudget
@@ -134,21 +133,6 @@ def best_validation_loss(history_file):
     with open(history_file, newline="") as f:
         losses = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
     return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
-
-
-@contextlib.contextmanager
-def dtype_policy(name):
-    """Keras' global dtype policy set to `name` while the model is built.
-
-    Keras wraps the optimizer in a `LossScaleOptimizer` for `mixed_float16`.
-    The saved model keeps no policy: loaded, it computes in float32.
-    """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def build_tokenizers(train_pairs, settings):

@@ -126,5 +126,16 @@ class PeerTranslator:
         self.english_tokenizer = english_tokenizer
         self.spanish_tokenizer = spanish_tokenizer
 
+    @classmethod
+    def build(cls, pairs):
+        """The untrained recipe, its vocabularies learned on `pairs`."""
+        english, spanish = build_tokenizers(pairs)
+        return cls(build_model(), english, spanish)
+
+    def fit(self, pairs, callbacks):
+        """Trains on `pairs` until a callback stops it (a `kseq.time_budget.TimeBudget`)."""
+        self.model.fit(make_dataset(pairs, self.english_tokenizer, self.spanish_tokenizer),
+                       epochs=10_000, callbacks=callbacks, verbose=0)
+
     def translate(self, texts):
         return decode_sequences(self.model, self.english_tokenizer, self.spanish_tokenizer, list(texts))
