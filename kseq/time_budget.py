@@ -56,6 +56,8 @@ class TimeBudget(keras.callbacks.Callback):
 
     def __init__(self, minutes, schedule=None):
         super().__init__()
+        if not minutes > 0:
+            raise ValueError(f"`minutes` must be positive. Received: minutes={minutes}")
         self.seconds = 60.0 * minutes
         self.schedule = schedule
         self.spent_seconds = 0.0

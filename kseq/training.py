@@ -75,7 +75,10 @@ def parse_args(argv=None):
             overrides.add_argument(flag, action=argparse.BooleanOptionalAction)
         else:
             overrides.add_argument(flag, type=type(value), metavar="N")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.time_budget is not None and not args.time_budget > 0:
+        parser.error(f"--time-budget must be a positive number of minutes. Received: {args.time_budget}")
+    return args
 
 
 def settings_from_args(args):
