@@ -25,6 +25,7 @@ import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
+from kseq import run_directory as rd  # noqa: E402
 from kseq.backends import TranslatorBackend  # noqa: E402
 from kseq.data import load_corpus, make_dataset, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score, translate_all  # noqa: E402
@@ -39,11 +40,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class ProbedBudget(TimeBudget):
     """A `TimeBudget` that scores the model on the probe set every `every` minutes."""
 
-    def __init__(self, minutes, every, probe, schedule=None):
+    def __init__(self, minutes, every, probe, schedule=None, last=None):
         super().__init__(minutes, schedule)
         self.every = 60.0 * every
         self.probe = probe  # () -> scores
+        self.last = last  # () -> scores, once the budget is spent, before fit() ends
         self.curve = []
+        self.last_scores = None
 
     def on_train_batch_end(self, batch, logs=None):
         super().on_train_batch_end(batch, logs)
@@ -51,6 +54,8 @@ class ProbedBudget(TimeBudget):
             self.pause()
             self.curve.append({"minutes": round(self.elapsed() / 60, 2), **self.probe()})
             print(f"  {self.curve[-1]}", flush=True)
+            if self.exhausted and self.last:
+                self.last_scores = self.last()
             self.resume()
 
 
@@ -63,7 +68,8 @@ def scores(backend, sources, references, lowercase_only=False):
     return result
 
 
-def train_kseq(corpus, settings, minutes, every, probe_set):
+def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=None):
+    """Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
     tokenizer, _ = build_tokenizers(corpus.train, settings)
     lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
     examples = make_examples(corpus.train, tokenizer, tokenizer, *lengths)
@@ -72,10 +78,18 @@ def train_kseq(corpus, settings, minutes, every, probe_set):
     model = build_model(settings, tokenizer, tokenizer)
     schedule = compile_model(model, settings, steps_per_epoch)
     backend = TranslatorBackend(Translator(model, tokenizer, tokenizer))
-    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), schedule)
+    # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
+    last = (lambda: scores(backend, *test_set)) if settings.get("ema_momentum") else None
+    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), schedule, last)
     print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch", flush=True)
     model.fit(dataset, epochs=10_000, callbacks=[budget], verbose=0)
-    return backend, budget.curve, model.optimizer.iterations.numpy()
+    if save_dir:  # a run directory, for `python -m export` and bench/decoding_speed.py
+        os.makedirs(save_dir, exist_ok=True)
+        files = rd.tokenizer_files(joint_vocabulary=True)
+        rd.save_tokenizers(save_dir, tokenizer, tokenizer, files)
+        rd.write_config(save_dir, settings, model, files, tokenizer.vocabulary_size())
+        model.save(os.path.join(save_dir, rd.MODEL_FILE))
+    return backend, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
 
 
 def train_peer(corpus, minutes, every, probe_set):
@@ -113,6 +127,10 @@ def main(argv=None):
     parser.add_argument("--probe", type=int, default=500, help="Test lines in the probe set.")
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS))
     parser.add_argument("--systems", default="kseq,peer", help="Which to train: kseq, peer or both.")
+    parser.add_argument("--learning-rate", type=float, help="kseq's peak learning rate (default: the preset's).")
+    parser.add_argument("--ema", type=float, metavar="MOMENTUM",
+                        help="kseq: average the weights (optimizer EMA) and score both.")
+    parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
 
@@ -122,15 +140,20 @@ def main(argv=None):
     test_set = group_references(corpus.test)
     # XLA on: over 30 minutes its compilations pay off (train.py --jit-compile).
     settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True,
-                    epochs=10_000, jit_compile=True)
+                    epochs=10_000, jit_compile=True, ema_momentum=args.ema, data=args.data)
+    if args.learning_rate:
+        settings["learning_rate"] = args.learning_rate
 
     results = {}
     started = time.time()
     systems = args.systems.split(",")
     if "kseq" in systems:
-        backend, curve, steps = train_kseq(corpus, settings, args.minutes, args.every, probe_set)
+        backend, curve, steps, raw = train_kseq(corpus, settings, args.minutes, args.every,
+                                                probe_set, test_set, args.save)
         results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps),
                                             "test": scores(backend, *test_set)}
+        if raw:
+            results[f"kseq ({args.preset})"]["test_without_averaging"] = raw
         print(results, flush=True)
     if "peer" in systems:
         backend, curve, steps = train_peer(corpus, args.minutes, args.every, probe_set)

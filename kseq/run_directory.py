@@ -62,6 +62,17 @@ def save_tokenizers(run_dir, source_tokenizer, target_tokenizer, files):
             f.write(tokenizer.proto)
 
 
+def write_config(run_dir, settings, model, files, vocabulary_size):
+    """Writes config.json: the settings, the model's config and the tokenizer's files."""
+    write_json(os.path.join(run_dir, CONFIG_FILE), {
+        "format_version": FORMAT_VERSION,
+        "settings": settings,
+        "model": model.get_config(),
+        "tokenizer": {"files": files, "vocabulary_size": vocabulary_size,
+                      "normalization": "nmt_nfkc"},
+    })
+
+
 def load_config(run_dir):
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isfile(path):

@@ -165,6 +165,8 @@ def build_model(settings, source_tokenizer, target_tokenizer):
 def compile_model(model, settings, steps_per_epoch):
     """AdamW with warmup then cosine decay, over the epochs or the time budget.
 
+    `settings["ema_momentum"]`, when set, averages the weights (see the optimizer).
+
     Returns the learning rate schedule.
     """
     if settings.get("time_budget_minutes"):
@@ -179,9 +181,13 @@ def compile_model(model, settings, steps_per_epoch):
             decay_steps=max(1, total_steps - warmup_steps),
             alpha=0.1,
         )
+    ema_momentum = settings.get("ema_momentum")
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            schedule, weight_decay=settings["weight_decay"], beta_2=0.98, clipnorm=1.0
+            schedule, weight_decay=settings["weight_decay"], beta_2=0.98, clipnorm=1.0,
+            # An exponential moving average of the weights replaces them when
+            # fit() ends: checkpoint averaging without the checkpoints.
+            use_ema=bool(ema_momentum), ema_momentum=ema_momentum or 0.99,
         ),
         loss=SmoothedSparseCrossentropy(settings["label_smoothing"]),
         weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -232,13 +238,7 @@ def train(settings, run_dir, resume=False, export=True):
     budget = (TimeBudget(settings["time_budget_minutes"], schedule)
               if settings.get("time_budget_minutes") else None)
     print(f"Model: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch.")
-    rd.write_json(os.path.join(run_dir, rd.CONFIG_FILE), {
-        "format_version": rd.FORMAT_VERSION,
-        "settings": settings,
-        "model": model.get_config(),
-        "tokenizer": {"files": files, "vocabulary_size": target_tokenizer.vocabulary_size(),
-                      "normalization": "nmt_nfkc"},
-    })
+    rd.write_config(run_dir, settings, model, files, target_tokenizer.vocabulary_size())
 
     # Training.
     history_file = os.path.join(run_dir, rd.HISTORY_FILE)
