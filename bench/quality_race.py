@@ -31,7 +31,8 @@ from kseq.data import load_corpus, make_dataset, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score, translate_all  # noqa: E402
 from kseq.presets import PRESETS  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
-from kseq.training import build_model, build_tokenizers, compile_model, with_cardinality  # noqa: E402
+from kseq.recipe import build_model, compile_model  # noqa: E402
+from kseq.training import build_tokenizers, with_cardinality  # noqa: E402
 from kseq.translator import Translator  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,7 +76,7 @@ def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=N
     examples = make_examples(corpus.train, tokenizer, tokenizer, *lengths)
     dataset, steps_per_epoch = with_cardinality(
         make_dataset(examples, settings["tokens_per_batch"], shuffle=True, seed=0))
-    model = build_model(settings, tokenizer, tokenizer)
+    model = build_model(settings, tokenizer.vocabulary_size())
     schedule = compile_model(model, settings, steps_per_epoch)
     backend = TranslatorBackend(Translator(model, tokenizer, tokenizer))
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.

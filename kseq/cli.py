@@ -108,7 +108,7 @@ def pretokenize_command(args):
     lengths = (preset["max_source_length"], preset["max_target_length"])
     examples = {split: make_examples(getattr(corpus, split), tokenizer, tokenizer, *lengths)
                 for split in ("train", "valid", "test")}
-    pretokenized.save(args.out, examples, tokenizer.proto)
+    pretokenized.save(args.out, examples, tokenizer.proto, tokenizer.vocabulary_size())
     counts = ", ".join(f"{len(getattr(corpus, split))} {split}" for split in examples)
     print(f"{counts} pairs, {tokenizer.vocabulary_size()} pieces: written to {args.out}")
 

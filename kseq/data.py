@@ -8,6 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from kseq import buckets
 from kseq.builtin_corpus import builtin_pairs
 from kseq.tokenizer import END_ID, PAD_ID, START_ID
 
@@ -232,8 +233,8 @@ def make_dataset(examples, tokens_per_batch, shuffle=False, seed=0, max_length=N
     lengths = np.maximum(examples.source_ids.row_lengths().numpy(),
                          examples.target_ids.row_lengths().numpy() + 1)
     max_length = int(max_length or lengths.max())
-    boundaries = [b for b in (8, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128, 192, 256) if b <= max_length]
-    batch_sizes = [max(1, tokens_per_batch // b) for b in boundaries + [max_length + 1]]
+    boundaries = buckets.bucket_lengths(max_length)[:-1]
+    batch_sizes = [buckets.batch_size(b, tokens_per_batch) for b in boundaries + [max_length]]
 
     dataset = tf.data.Dataset.from_tensor_slices((examples.source_ids, examples.target_ids))
     # Rows of a ragged tensor come out as ragged specs; an identity map makes

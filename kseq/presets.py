@@ -5,6 +5,8 @@ a GPU. Every key is also a `train.py` flag (`--hidden-dim 128`, `--no-jit-compil
 which wins.
 """
 
+import argparse
+
 PRESETS = {
     "tiny": dict(
         vocabulary_size=500, num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32,
@@ -25,6 +27,25 @@ PRESETS = {
         warmup_steps=4000, label_smoothing=0.1, weight_decay=0.01, jit_compile=True,
     ),
 }
+
+def add_arguments(parser):
+    """Adds `--preset` and one override flag per preset key to an argparse parser."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="small")
+    overrides = parser.add_argument_group("overrides of the preset")
+    for key, value in PRESETS["small"].items():
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, bool):
+            overrides.add_argument(flag, action=argparse.BooleanOptionalAction)
+        else:
+            overrides.add_argument(flag, type=type(value), metavar="N")
+
+
+def from_arguments(args):
+    """The preset `args` chose, with the override flags that were given."""
+    settings = dict(PRESETS[args.preset])
+    settings.update({k: getattr(args, k) for k in settings if getattr(args, k) is not None})
+    return settings
+
 
 MODEL_KEYS = (
     "num_encoder_layers", "num_decoder_layers", "hidden_dim", "num_heads",

@@ -11,6 +11,7 @@ RUN_DIR/
   saved_model/<version>/, tflite/   the exports (`python -m export RUN_DIR`)
 """
 
+import datetime
 import json
 import os
 import zipfile
@@ -18,7 +19,6 @@ import zipfile
 import keras
 
 from kseq.model import Seq2SeqTransformer
-from kseq.tokenizer import Tokenizer
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -30,6 +30,29 @@ BACKUP_DIR = "backup"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_DIR = "tflite"
 FORMAT_VERSION = 1
+
+
+def prepare(out, resume=False):
+    """Creates the run directory, refusing to overwrite a finished or foreign one."""
+    out = out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    if resume:
+        if not os.path.isfile(os.path.join(out, CONFIG_FILE)):
+            raise SystemExit(f"--resume: {out} holds no run to resume (no {CONFIG_FILE}).")
+        if os.path.isfile(os.path.join(out, METRICS_FILE)):
+            raise SystemExit(f"--resume: the run in {out} has finished ({METRICS_FILE} is there).")
+        return out
+    if os.path.isdir(out) and os.listdir(out):
+        raise SystemExit(f"{out} already exists and is not empty: pass --resume to continue "
+                         "that run, or choose another --out.")
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise SystemExit(f"Cannot write to --out {out}: {error.strerror}") from None
+    return out
 
 
 def write_json(path, value):
@@ -90,6 +113,10 @@ def load_config(run_dir):
 
 def load_tokenizers(run_dir, config):
     """Returns (source_tokenizer, target_tokenizer)."""
+    # Imported here: the tokenizer needs TensorFlow, the rest of this module
+    # does not (the pre-tokenized trainer writes run directories under JAX).
+    from kseq.tokenizer import Tokenizer
+
     files = config["tokenizer"]["files"]
     tokenizers = {}
     for side in ("source", "target"):

@@ -11,7 +11,7 @@ import math
 import time
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 
 @keras.saving.register_keras_serializable("kseq")
@@ -29,12 +29,12 @@ class BudgetedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.warmup_steps = warmup_steps
         self.alpha = alpha
         # Share of the budget spent, in [0, 1]: set by `TimeBudget`, read in the train step.
-        self.spent = tf.Variable(0.0, trainable=False, dtype="float32", name="budget_spent")
+        self.spent = keras.Variable(0.0, dtype="float32", trainable=False, name="budget_spent")
 
     def __call__(self, step):
-        step = tf.cast(step, "float32")
-        warmup = tf.minimum(1.0, (step + 1.0) / max(1, self.warmup_steps))
-        cosine = 0.5 * (1.0 + tf.cos(math.pi * tf.clip_by_value(self.spent, 0.0, 1.0)))
+        step = ops.cast(step, "float32")
+        warmup = ops.minimum(1.0, (step + 1.0) / max(1, self.warmup_steps))
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * ops.clip(self.spent, 0.0, 1.0)))
         return self.learning_rate * warmup * (self.alpha + (1.0 - self.alpha) * cosine)
 
     def get_config(self):

@@ -2,28 +2,31 @@
 
 import argparse
 import csv
-import datetime
+import hashlib
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import keras
 import tensorflow as tf
 
 from export.export_run import export_run
+from kseq import presets
 from kseq import run_directory as rd
 from kseq.backends import load
 from kseq.checkpoint import AtomicBackupAndRestore
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
+from kseq import distribution
 from kseq.distribution import STRATEGIES, make_strategy
 from kseq.evaluation import evaluate
-from kseq.loss import SmoothedSparseCrossentropy
-from kseq.model import Seq2SeqTransformer, dtype_policy
+from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
-from kseq.presets import MODEL_KEYS, PRESETS
-from kseq.time_budget import BudgetedCosineDecay, TimeBudget
+from kseq.recipe import build_model, compile_model
+from kseq.time_budget import TimeBudget
 from kseq.tokenizer import Tokenizer
 
 UNBOUNDED_EPOCHS = 10_000
@@ -40,7 +43,6 @@ def parse_args(argv=None):
         "or two line-aligned text files (source, target). Default: the built-in "
         "English-Spanish numbers, dates and times corpus.",
     )
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="small")
     parser.add_argument("--out", help="Run directory (default: runs/<date-time>).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
@@ -56,7 +58,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--distribute", choices=STRATEGIES, default="none",
         help="mirrored: train on every local GPU (or logical CPU device) at once; "
-        "--tokens-per-batch is then the global batch, split across them.",
+        "--tokens-per-batch is then the global batch, split across them. multi_worker: "
+        "the same over the machines TF_CONFIG lists.",
     )
     parser.add_argument(
         "--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"),
@@ -68,14 +71,11 @@ def parse_args(argv=None):
         help="Train for this many minutes, the learning rate decaying over them; "
         "--epochs stays an upper bound (default then: none).",
     )
-    overrides = parser.add_argument_group("overrides of the preset")
-    for key, value in PRESETS["small"].items():
-        flag = f"--{key.replace('_', '-')}"
-        if isinstance(value, bool):
-            overrides.add_argument(flag, action=argparse.BooleanOptionalAction)
-        else:
-            overrides.add_argument(flag, type=type(value), metavar="N")
+    presets.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.distribute == "multi_worker" and (args.time_budget is not None or args.resume):
+        parser.error("--distribute multi_worker takes neither --time-budget nor --resume: "
+                     "every worker must run the same steps (train for --epochs).")
     if args.time_budget is not None and not args.time_budget > 0:
         parser.error(f"--time-budget must be a positive number of minutes. Received: {args.time_budget}")
     return args
@@ -83,8 +83,7 @@ def parse_args(argv=None):
 
 def settings_from_args(args):
     """The preset with command-line overrides: a flat, JSON-ready dict."""
-    settings = dict(PRESETS[args.preset])
-    settings.update({k: getattr(args, k) for k in settings if getattr(args, k) is not None})
+    settings = presets.from_arguments(args)
     settings.update(
         preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
@@ -94,29 +93,6 @@ def settings_from_args(args):
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
     return settings
-
-
-def prepare_run_directory(out, resume):
-    """Creates the run directory, refusing to overwrite a finished or foreign one."""
-    out = out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-    if resume:
-        if not os.path.isfile(os.path.join(out, rd.CONFIG_FILE)):
-            raise SystemExit(f"--resume: {out} holds no run to resume (no {rd.CONFIG_FILE}).")
-        if os.path.isfile(os.path.join(out, rd.METRICS_FILE)):
-            raise SystemExit(f"--resume: the run in {out} has finished ({rd.METRICS_FILE} is there).")
-        return out
-    if os.path.isdir(out) and os.listdir(out):
-        raise SystemExit(f"{out} already exists and is not empty: pass --resume to continue "
-                         "that run, or choose another --out.")
-    try:
-        os.makedirs(out, exist_ok=True)
-        probe = os.path.join(out, ".write-test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
-    except OSError as error:
-        raise SystemExit(f"Cannot write to --out {out}: {error.strerror}") from None
-    return out
 
 
 def with_cardinality(dataset):
@@ -152,55 +128,12 @@ def build_tokenizers(train_pairs, settings):
     return source, target
 
 
-def build_model(settings, source_tokenizer, target_tokenizer):
-    joint = settings["joint_vocabulary"]
-    return Seq2SeqTransformer(
-        vocabulary_size=target_tokenizer.vocabulary_size(),
-        source_vocabulary_size=None if joint else source_tokenizer.vocabulary_size(),
-        tie_embeddings=True,
-        **{key: settings[key] for key in MODEL_KEYS},
-    )
-
-
-def compile_model(model, settings, steps_per_epoch):
-    """AdamW with warmup then cosine decay, over the epochs or the time budget.
-
-    `settings["ema_momentum"]`, when set, averages the weights (see the optimizer).
-
-    Returns the learning rate schedule.
-    """
-    if settings.get("time_budget_minutes"):
-        schedule = BudgetedCosineDecay(settings["learning_rate"], settings["warmup_steps"])
-    else:
-        total_steps = max(1, settings["epochs"] * steps_per_epoch)
-        warmup_steps = min(settings["warmup_steps"], total_steps // 2)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0,
-            warmup_target=settings["learning_rate"],
-            warmup_steps=warmup_steps,
-            decay_steps=max(1, total_steps - warmup_steps),
-            alpha=0.1,
-        )
-    ema_momentum = settings.get("ema_momentum")
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            schedule, weight_decay=settings["weight_decay"], beta_2=0.98, clipnorm=1.0,
-            # An exponential moving average of the weights replaces them when
-            # fit() ends: checkpoint averaging without the checkpoints.
-            use_ema=bool(ema_momentum), ema_momentum=ema_momentum or 0.99,
-        ),
-        loss=SmoothedSparseCrossentropy(settings["label_smoothing"]),
-        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        # XLA fuses the step's kernels (about 15 % faster on a 2-core CPU once
-        # compiled, one compilation per batch shape); tokenizing stays in tf.data.
-        jit_compile=settings.get("jit_compile", False),
-    )
-    return schedule
-
-
 def train(settings, run_dir, resume=False, export=True):
     """Runs the whole job; returns the test metrics."""
     started = time.time()
+    # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
+    strategy = make_strategy(settings.get("distribute", "none"))
+    chief = distribution.is_chief()
     keras.utils.set_random_seed(settings["seed"])
 
     # Data and tokenizer.
@@ -214,7 +147,9 @@ def train(settings, run_dir, resume=False, export=True):
         source_tokenizer, target_tokenizer = build_tokenizers(corpus.train, settings)
         rd.save_tokenizers(run_dir, source_tokenizer, target_tokenizer, files)
     print(f"Tokenizer: {target_tokenizer.vocabulary_size()} pieces"
-          + ("" if settings["joint_vocabulary"] else f" (source {source_tokenizer.vocabulary_size()})"))
+          + ("" if settings["joint_vocabulary"] else f" (source {source_tokenizer.vocabulary_size()})")
+          # Workers each learn the vocabulary: the fingerprint shows they agree.
+          + f", sha256 {hashlib.sha256(target_tokenizer.proto).hexdigest()[:12]}")
 
     lengths = (settings["max_source_length"], settings["max_target_length"], settings["overlong"])
     train_examples = make_examples(corpus.train, source_tokenizer, target_tokenizer, *lengths)
@@ -227,14 +162,20 @@ def train(settings, run_dir, resume=False, export=True):
     valid_data = make_dataset(valid_examples, settings["tokens_per_batch"])
     train_data, steps_per_epoch = with_cardinality(train_data)
     valid_data, _ = with_cardinality(valid_data)
+    workers = distribution.num_workers()
+    if workers > 1:
+        train_data, valid_data = distribution.shard_batches(train_data), distribution.shard_batches(valid_data)
 
     # Model, optimizer and metrics under the strategy: one replica per device.
-    strategy = make_strategy(settings.get("distribute", "none"))
     with strategy.scope(), dtype_policy(settings.get("mixed_precision") or "float32"):
-        model = build_model(settings, source_tokenizer, target_tokenizer)
+        model = build_model(settings, target_tokenizer.vocabulary_size(),
+                            None if settings["joint_vocabulary"] else source_tokenizer.vocabulary_size())
         schedule = compile_model(model, settings, steps_per_epoch)
+    if workers > 1:
+        distribution.fit_across_workers(model)
     if strategy.num_replicas_in_sync > 1:
-        print(f"Distributed: {strategy.num_replicas_in_sync} replicas ({type(strategy).__name__}).")
+        print(f"Distributed ({settings['distribute']}): {strategy.num_replicas_in_sync} replicas "
+              f"on {workers} worker{'s' * (workers > 1)}.")
     budget = (TimeBudget(settings["time_budget_minutes"], schedule)
               if settings.get("time_budget_minutes") else None)
     print(f"Model: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch.")
@@ -264,6 +205,9 @@ def train(settings, run_dir, resume=False, export=True):
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
+    if not chief:
+        print("Training done: the chief worker evaluates and writes the run directory.")
+        return None
     if budget and budget.exhausted:
         print(f"Training stopped: the {settings['time_budget_minutes']:g}-minute budget is spent.")
     elif model.stop_training:  # TerminateOnNaN stopped it
@@ -299,10 +243,15 @@ def train(settings, run_dir, resume=False, export=True):
 
 def main(argv=None):
     args = parse_args(argv)
-    run_dir = prepare_run_directory(args.out, args.resume)
+    # Only the chief writes the run directory; other workers write theirs to a scratch one.
+    chief = distribution.is_chief()
+    run_dir = rd.prepare(args.out, args.resume) if chief else tempfile.mkdtemp(prefix="kseq-worker-")
     try:
         settings = rd.load_config(run_dir)["settings"] if args.resume else settings_from_args(args)
         print(json.dumps(settings))
         train(settings, run_dir, resume=args.resume, export=not args.no_export)
     except (DataError, FileNotFoundError) as error:
         raise SystemExit(f"error: {error}") from None
+    finally:
+        if not chief:
+            shutil.rmtree(run_dir, ignore_errors=True)

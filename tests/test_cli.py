@@ -78,8 +78,8 @@ def test_pretokenize_writes_every_split_and_the_tokenizer(tmp_path):
     out = tmp_path / "data.npz"
     result = kseq("pretokenize", "--data", str(data), "--out", str(out), "--preset", "tiny")
     assert result.returncode == 0, result.stderr[-2000:]
-    splits, proto = pretokenized.load(out)
-    assert set(splits) == {"train", "valid", "test"} and proto
-    assert sum(len(source) for source, _ in splits.values()) == 200
+    data = pretokenized.load(out)
+    assert set(data.splits) == {"train", "valid", "test"} and data.tokenizer_model
+    assert sum(len(source) for source, _ in data.splits.values()) == 200
     missing = kseq("pretokenize", "--data", str(tmp_path / "nope.tsv"), "--out", str(out))
     assert missing.returncode != 0 and "nope.tsv" in missing.stderr

@@ -1,4 +1,7 @@
 import csv
+import json
+import os
+import socket
 import subprocess
 import sys
 
@@ -29,7 +32,7 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tiny_run, tmp_path):
          "--distribute", "mirrored", "--out", str(out), "--no-export"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Distributed: 2 replicas (MirroredStrategy)" in result.stdout
+    assert "Distributed (mirrored): 2 replicas on 1 worker." in result.stdout
     mirrored, single = losses(out), losses(single_dir)
     assert len(mirrored) == 3 and mirrored[0] > mirrored[1] > mirrored[2]
     # Same global batches, split in two: the same training up to float sums.
@@ -39,5 +42,48 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tiny_run, tmp_path):
 def test_unknown_strategy_is_refused():
     from kseq.distribution import make_strategy
 
-    with pytest.raises(ValueError, match="none, mirrored"):
+    with pytest.raises(ValueError, match="none, mirrored, multi_worker"):
+        make_strategy("multi-worker")
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_on_loopback_train_one_epoch_and_the_chief_writes_the_run(tmp_path):
+    workers = [f"localhost:{port}" for port in free_ports(2)]
+    out = tmp_path / "run"
+    command = [sys.executable, "train.py", "--preset", "tiny", "--epochs", "1",
+               "--distribute", "multi_worker", "--out", str(out), "--no-export"]
+    processes = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, TF_CONFIG=json.dumps(
+                             {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})))
+        for index in range(2)
+    ]
+    try:
+        outputs = [process.communicate(timeout=600) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+        assert "Distributed (multi_worker): 2 replicas on 2 workers." in stdout
+    fingerprints = {line for stdout, _ in outputs for line in stdout.splitlines() if "sha256" in line}
+    assert len(fingerprints) == 1  # both workers learned the same vocabulary
+    assert len(losses(out)) == 1 and (out / "model.keras").is_file() and (out / "metrics.json").is_file()
+    assert "the chief worker evaluates" in outputs[1][0]
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    from kseq.distribution import make_strategy
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):
         make_strategy("multi_worker")

@@ -1,0 +1,58 @@
+"""The model and its training recipe (optimizer, schedule, loss) from the settings.
+
+Imports no TensorFlow: `train.py` and the pre-tokenized trainer on other Keras
+backends (`kseq.pretokenized_training`) build and compile the same model.
+"""
+
+import keras
+
+from kseq.loss import SmoothedSparseCrossentropy
+from kseq.model import Seq2SeqTransformer
+from kseq.presets import MODEL_KEYS
+from kseq.time_budget import BudgetedCosineDecay
+
+
+def build_model(settings, vocabulary_size, source_vocabulary_size=None):
+    """The model the settings describe; a source vocabulary size means separate vocabularies."""
+    return Seq2SeqTransformer(
+        vocabulary_size=vocabulary_size,
+        source_vocabulary_size=source_vocabulary_size,
+        tie_embeddings=True,
+        **{key: settings[key] for key in MODEL_KEYS},
+    )
+
+
+def compile_model(model, settings, steps_per_epoch):
+    """AdamW with warmup then cosine decay, over the epochs or the time budget.
+
+    `settings["ema_momentum"]`, when set, averages the weights (see the optimizer).
+
+    Returns the learning rate schedule.
+    """
+    if settings.get("time_budget_minutes"):
+        schedule = BudgetedCosineDecay(settings["learning_rate"], settings["warmup_steps"])
+    else:
+        total_steps = max(1, settings["epochs"] * steps_per_epoch)
+        warmup_steps = min(settings["warmup_steps"], total_steps // 2)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0,
+            warmup_target=settings["learning_rate"],
+            warmup_steps=warmup_steps,
+            decay_steps=max(1, total_steps - warmup_steps),
+            alpha=0.1,
+        )
+    ema_momentum = settings.get("ema_momentum")
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            schedule, weight_decay=settings["weight_decay"], beta_2=0.98, clipnorm=1.0,
+            # An exponential moving average of the weights replaces them when
+            # fit() ends: checkpoint averaging without the checkpoints.
+            use_ema=bool(ema_momentum), ema_momentum=ema_momentum or 0.99,
+        ),
+        loss=SmoothedSparseCrossentropy(settings["label_smoothing"]),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        # XLA fuses the step's kernels (about 15 % faster on a 2-core CPU once
+        # compiled, one compilation per batch shape); tokenizing stays in tf.data.
+        jit_compile=settings.get("jit_compile", False),
+    )
+    return schedule

@@ -1,0 +1,23 @@
+import keras
+
+from conftest import tiny_settings
+from kseq.recipe import build_model, compile_model
+from kseq.time_budget import BudgetedCosineDecay
+
+
+def test_separate_vocabularies_get_their_own_source_embedding():
+    joint = build_model(tiny_settings(), 300)
+    separate = build_model(tiny_settings(), 300, source_vocabulary_size=200)
+    assert joint.source_embedding is joint.target_embedding
+    assert separate.source_embedding.input_dim == 200 and separate.target_embedding.input_dim == 300
+
+
+def test_the_schedule_follows_the_epochs_or_the_budget_and_averaging_is_opt_in():
+    model = build_model(tiny_settings(), 300)
+    by_epochs = compile_model(model, tiny_settings(epochs=2), steps_per_epoch=50)
+    assert isinstance(by_epochs, keras.optimizers.schedules.CosineDecay)
+    assert by_epochs.decay_steps == 2 * 50 - 20 and not model.optimizer.use_ema
+
+    budgeted = compile_model(model, tiny_settings(time_budget_minutes=5, ema_momentum=0.999), 50)
+    assert isinstance(budgeted, BudgetedCosineDecay)
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.999
