@@ -90,7 +90,21 @@ class Tokenizer(keras.layers.Layer):
         self._fast = tensorflow_text.FastSentencepieceTokenizer(proto)
 
     def adapt(self, texts):
-        """Learns the vocabulary from an iterable of strings."""
+        """Learns the vocabulary from an iterable of strings.
+
+        Its size is a multiple of 8 (the embedding and output layers then fill
+        GPU tensor-core tiles): `max_vocabulary_size` rounded down, or, when the
+        corpus cannot fill that many pieces, the most it can fill rounded down.
+        """
+        texts = list(texts)
+        size = max(8, self.max_vocabulary_size // 8 * 8)
+        for _ in range(3):  # a corpus that cannot fill `size` gives fewer: ask again, rounded
+            self.set_proto(self._train(texts, size))
+            if self.vocabulary_size() % 8 == 0 or self.vocabulary_size() < 8:
+                return
+            size = self.vocabulary_size() // 8 * 8
+
+    def _train(self, texts, vocabulary_size):
         # keras-nlp's `compute_sentence_piece_proto` has no
         # `character_coverage` and fails when a small corpus cannot fill the
         # vocabulary, so the SentencePiece trainer is called directly.
@@ -98,7 +112,7 @@ class Tokenizer(keras.layers.Layer):
         sentencepiece.SentencePieceTrainer.train(
             sentence_iterator=iter(texts),
             model_writer=writer,
-            vocab_size=self.max_vocabulary_size,
+            vocab_size=vocabulary_size,
             model_type=self.model_type,
             character_coverage=self.character_coverage,
             normalization_rule_name="nmt_nfkc",
@@ -109,7 +123,7 @@ class Tokenizer(keras.layers.Layer):
             hard_vocab_limit=False,
             minloglevel=2,
         )
-        self.set_proto(writer.getvalue())
+        return writer.getvalue()
 
     def vocabulary_size(self):
         """The number of ids the learned vocabulary uses."""

@@ -57,9 +57,14 @@ def free_ports(count):
 
 
 def test_two_workers_on_loopback_train_one_epoch_and_the_chief_writes_the_run(tmp_path):
+    from kseq.builtin_corpus import builtin_pairs
+
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"{source}\t{target}\n" for source, target in builtin_pairs()[:4000]),
+                    encoding="utf-8")
     workers = [f"localhost:{port}" for port in free_ports(2)]
     out = tmp_path / "run"
-    command = [sys.executable, "train.py", "--preset", "tiny", "--epochs", "1",
+    command = [sys.executable, "train.py", "--preset", "tiny", "--epochs", "1", "--data", str(data),
                "--distribute", "multi_worker", "--out", str(out), "--no-export"]
     processes = [
         subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -91,3 +91,11 @@ def test_lossless_on_the_spa_eng_test_split(spa_eng):
     expected = [normalizer.normalize(t).replace("\u2581", " ").strip() for t in texts]
     mismatches = [(t, r) for t, r, e in zip(texts, restored, expected) if r != e]
     assert len(texts) == 4754 and not mismatches, mismatches[:5]
+
+
+def test_the_vocabulary_size_is_a_multiple_of_8(tokenizer):
+    # The tiny corpus cannot fill 120 pieces: the most it can, rounded down.
+    assert tokenizer.vocabulary_size() % 8 == 0 and 8 <= tokenizer.vocabulary_size() <= 120
+    large = Tokenizer(max_vocabulary_size=101)
+    large.adapt(f"{word} {number}" for number in range(300) for word in ("libro", "casa", "perro"))
+    assert large.vocabulary_size() % 8 == 0 and large.vocabulary_size() <= 96
