@@ -15,13 +15,11 @@ import keras
 import tensorflow as tf
 
 from export.export_run import export_run
-from kseq import presets
+from kseq import distribution, presets
 from kseq import run_directory as rd
 from kseq.backends import load
 from kseq.checkpoint import AtomicBackupAndRestore
 from kseq.data import DataError, load_corpus, make_dataset, make_examples
-from kseq import distribution
-from kseq.distribution import STRATEGIES, make_strategy
 from kseq.evaluation import evaluate
 from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
@@ -56,7 +54,7 @@ def parse_args(argv=None):
                         help="One SentencePiece vocabulary per side instead of a joint one.")
     parser.add_argument("--eval-batch-size", type=int, default=64)
     parser.add_argument(
-        "--distribute", choices=STRATEGIES, default="none",
+        "--distribute", choices=distribution.STRATEGIES, default="none",
         help="mirrored: train on every local GPU (or logical CPU device) at once; "
         "--tokens-per-batch is then the global batch, split across them. multi_worker: "
         "the same over the machines TF_CONFIG lists.",
@@ -132,7 +130,7 @@ def train(settings, run_dir, resume=False, export=True):
     """Runs the whole job; returns the test metrics."""
     started = time.time()
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
-    strategy = make_strategy(settings.get("distribute", "none"))
+    strategy = distribution.make_strategy(settings.get("distribute", "none"))
     chief = distribution.is_chief()
     keras.utils.set_random_seed(settings["seed"])
 

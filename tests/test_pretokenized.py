@@ -7,12 +7,17 @@ from kseq.data import make_dataset, make_examples
 from kseq.training import build_tokenizers
 
 
-def test_npz_round_trip_gives_the_tf_data_batches(tmp_path):
-    pairs = builtin_pairs()[:64]
+def write_npz(path, pairs):
+    """Tokenizes `pairs` as the train split into `path`; returns (tokenizer, examples)."""
     tokenizer, _ = build_tokenizers(pairs, tiny_settings())
     examples = make_examples(pairs, tokenizer, tokenizer, 40, 40)
-    path = tmp_path / "data.npz"
     pretokenized.save(path, {"train": examples}, tokenizer.proto, tokenizer.vocabulary_size())
+    return tokenizer, examples
+
+
+def test_npz_round_trip_gives_the_tf_data_batches(tmp_path):
+    path = tmp_path / "data.npz"
+    tokenizer, examples = write_npz(path, builtin_pairs()[:64])
 
     data = pretokenized.load(path)
     assert data.tokenizer_model == tokenizer.proto and list(data.splits) == ["train"]
@@ -30,11 +35,8 @@ def rows(inputs, labels, weights):
 
 
 def test_length_batches_hold_every_pair_once_in_a_few_shapes(tmp_path):
-    pairs = builtin_pairs()[:300]
-    tokenizer, _ = build_tokenizers(pairs, tiny_settings())
-    examples = make_examples(pairs, tokenizer, tokenizer, 40, 40)
     path = tmp_path / "data.npz"
-    pretokenized.save(path, {"train": examples}, tokenizer.proto, tokenizer.vocabulary_size())
+    write_npz(path, builtin_pairs()[:300])
     source, target = pretokenized.load(path).splits["train"]
 
     batches = pretokenized.LengthBatches(source, target, tokens_per_batch=256, shuffle=True, seed=1)
