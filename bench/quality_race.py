@@ -75,7 +75,8 @@ def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=N
     lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
     examples = make_examples(corpus.train, tokenizer, tokenizer, *lengths)
     dataset, steps_per_epoch = with_cardinality(
-        make_dataset(examples, settings["tokens_per_batch"], shuffle=True, seed=0))
+        make_dataset(examples, settings["tokens_per_batch"], shuffle=True, seed=0,
+                     pad_to_bucket=settings["jit_compile"]))
     model = build_model(settings, tokenizer.vocabulary_size())
     schedule = compile_model(model, settings, steps_per_epoch)
     backend = TranslatorBackend(Translator(model, tokenizer, tokenizer))

@@ -1,6 +1,7 @@
 """Parallel corpora (TSV, parallel text files, the built-in corpus) and tf.data pipelines."""
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
@@ -224,17 +225,23 @@ def make_examples(pairs, source_tokenizer, target_tokenizer, max_source_length,
     )
 
 
-def make_dataset(examples, tokens_per_batch, shuffle=False, seed=0, max_length=None):
+def make_dataset(examples, tokens_per_batch, shuffle=False, seed=0, max_length=None,
+                 pad_to_bucket=False):
     """Batches examples by length, each batch about `tokens_per_batch` positions.
 
     Yields `({"encoder_inputs", "decoder_inputs"}, labels, sample_weight)`,
     padded with 0; `sample_weight` masks the padding out of the loss.
+
+    Args:
+        pad_to_bucket: bool. Pad every batch to its bucket's length rather
+            than to its longest pair: a few shapes in all, so XLA compiles the
+            step a few times instead of once per batch width.
     """
     lengths = np.maximum(examples.source_ids.row_lengths().numpy(),
                          examples.target_ids.row_lengths().numpy() + 1)
     max_length = int(max_length or lengths.max())
-    boundaries = buckets.bucket_lengths(max_length)[:-1]
-    batch_sizes = [buckets.batch_size(b, tokens_per_batch) for b in boundaries + [max_length]]
+    bucket_lengths = buckets.bucket_lengths(max_length)
+    batch_sizes = [buckets.batch_size(b, tokens_per_batch) for b in bucket_lengths]
 
     dataset = tf.data.Dataset.from_tensor_slices((examples.source_ids, examples.target_ids))
     # Rows of a ragged tensor come out as ragged specs; an identity map makes
@@ -246,12 +253,24 @@ def make_dataset(examples, tokens_per_batch, shuffle=False, seed=0, max_length=N
         element_length_func=lambda source, target: tf.maximum(
             tf.shape(source)[0], tf.shape(target)[0] + 1
         ),
-        bucket_boundaries=[b + 1 for b in boundaries],
+        bucket_boundaries=[b + 1 for b in bucket_lengths[:-1]],
         bucket_batch_sizes=batch_sizes,
     )
+    if pad_to_bucket:
+        dataset = dataset.map(functools.partial(_pad_to_bucket, bucket_lengths=bucket_lengths))
     return dataset.map(_to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def _pad_to_bucket(source_ids, target_ids, bucket_lengths):
+    """Pads a batch to the first bucket length that holds it (targets one less: the start id)."""
+    width = tf.maximum(tf.shape(source_ids)[1], tf.shape(target_ids)[1] + 1)
+    bucket_lengths = tf.constant(bucket_lengths, tf.int32)
+    length = tf.gather(bucket_lengths, tf.argmax(bucket_lengths >= width, output_type=tf.int32))
+    source_ids = tf.pad(source_ids, [[0, 0], [0, length - tf.shape(source_ids)[1]]])
+    target_ids = tf.pad(target_ids, [[0, 0], [0, length - 1 - tf.shape(target_ids)[1]]])
+    return source_ids, target_ids
 
 
 def _to_model_inputs(source_ids, target_ids):

@@ -155,9 +155,9 @@ def train(settings, run_dir, resume=False, export=True):
     if train_examples.truncated or train_examples.dropped:
         print(f"Overlong training pairs: {train_examples.truncated} truncated, "
               f"{train_examples.dropped} dropped.")
-    train_data = make_dataset(train_examples, settings["tokens_per_batch"], shuffle=True,
-                              seed=settings["seed"])
-    valid_data = make_dataset(valid_examples, settings["tokens_per_batch"])
+    batching = dict(tokens_per_batch=settings["tokens_per_batch"], pad_to_bucket=settings["jit_compile"])
+    train_data = make_dataset(train_examples, shuffle=True, seed=settings["seed"], **batching)
+    valid_data = make_dataset(valid_examples, **batching)
     train_data, steps_per_epoch = with_cardinality(train_data)
     valid_data, _ = with_cardinality(valid_data)
     workers = distribution.num_workers()

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kseq import buckets
 from kseq.data import (
     DataError, load_corpus, make_dataset, make_examples, read_parallel, read_tsv,
 )
@@ -125,3 +126,26 @@ def test_length_buckets_waste_little_on_padding(tokenizer):
         real += float(tf.reduce_sum(weights))
         padded += weights.shape[0] * weights.shape[1]
     assert real / padded > 0.75
+
+
+def test_padding_to_buckets_gives_a_few_shapes_and_the_same_pairs(tokenizer):
+    pairs = [(" ".join(["Good morning."] * n), " ".join(["Buenos días."] * n)) for n in range(1, 13)] * 20
+    examples = make_examples(pairs, tokenizer, tokenizer, 64, 64)
+
+    def batches(pad_to_bucket):
+        return list(make_dataset(examples, tokens_per_batch=256, shuffle=True, pad_to_bucket=pad_to_bucket))
+
+    def rows(batches):
+        return sorted(
+            (tuple(np.trim_zeros(s, "b")), tuple(np.trim_zeros(d, "b")), tuple(np.trim_zeros(l, "b")))
+            for inputs, labels, _ in batches
+            for s, d, l in zip(inputs["encoder_inputs"].numpy(), inputs["decoder_inputs"].numpy(), labels.numpy()))
+
+    fitted, bucketed = batches(False), batches(True)
+    assert rows(bucketed) == rows(fitted)
+    widths = {inputs["encoder_inputs"].shape[1] for inputs, _, _ in bucketed}
+    assert widths <= set(buckets.bucket_lengths(max(widths)))
+    shapes = {tuple(inputs["encoder_inputs"].shape) for inputs, _, _ in bucketed}
+    assert len(shapes) <= 2 * len(widths)  # a full batch and the remainder per bucket
+    for inputs, labels, weights in bucketed:
+        assert inputs["decoder_inputs"].shape == labels.shape == weights.shape == inputs["encoder_inputs"].shape
