@@ -132,6 +132,8 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, help="kseq's peak learning rate (default: the preset's).")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="kseq: average the weights (optimizer EMA) and score both.")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=True,
+                        help="kseq: XLA (each batch shape compiles once, in the budget).")
     parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
@@ -140,9 +142,8 @@ def main(argv=None):
     corpus = load_corpus([args.data])
     probe_set = group_references(corpus.test[: args.probe])
     test_set = group_references(corpus.test)
-    # XLA on: over 30 minutes its compilations pay off (train.py --jit-compile).
     settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True,
-                    epochs=10_000, jit_compile=True, ema_momentum=args.ema, data=args.data)
+                    epochs=10_000, jit_compile=args.jit_compile, ema_momentum=args.ema, data=args.data)
     if args.learning_rate:
         settings["learning_rate"] = args.learning_rate
 
