@@ -132,8 +132,9 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, help="kseq's peak learning rate (default: the preset's).")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="kseq: average the weights (optimizer EMA) and score both.")
-    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=True,
-                        help="kseq: XLA (each batch shape compiles once, in the budget).")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
+                        help="kseq: XLA (each batch shape compiles once, in the budget; slower "
+                             "per step on a 2-core CPU, bench/step_times.py).")
     parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
