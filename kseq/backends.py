@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from kseq import run_directory as rd
+from kseq.special_ids import END_ID
 
 BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
 VARIANTS = ("float32", "float16", "dynamic")
@@ -28,15 +29,40 @@ class TranslatorBackend:
         return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
 
 
-class KerasBackend(TranslatorBackend):
-    """The trained `model.keras`, decoding in a TF graph (any batch size)."""
+class KerasBackend:
+    """The trained `model.keras`, decoding with `keras.ops` on the current Keras backend.
+
+    Tokenizes with the `sentencepiece` package and needs no TensorFlow. Batches
+    are padded to a few shapes (rows to a power of two, sources to a quarter,
+    half, three quarters or all of `max_source_length`), so a compiling
+    backend compiles the decoder a few times.
+    """
 
     def __init__(self, run_dir, max_length=None):
-        from kseq.translator import Translator
+        from kseq.decoding import make_greedy_decoder
 
         config = rd.load_config(run_dir)
-        super().__init__(Translator(rd.load_model(run_dir), *rd.load_tokenizers(run_dir, config),
-                                    max_length=max_length))
+        self.source_vocabulary, self.target_vocabulary = rd.load_vocabularies(run_dir, config)
+        self.model = rd.load_model(run_dir)
+        self.max_source_length = self.model.max_source_length
+        self.source_widths = sorted({max(1, self.max_source_length * k // 4) for k in range(1, 5)})
+        self.decode = make_greedy_decoder(self.model, max_length)
+
+    def translate(self, texts):
+        from kseq.data import pad_rows
+
+        texts = list(texts)
+        if not texts:
+            return [], np.zeros((0, self.model.max_target_length), np.int32)
+        rows = [ids[: self.max_source_length - 1] + [END_ID] for ids in self.source_vocabulary.encode(texts)]
+        width = next(w for w in self.source_widths if w >= max(map(len, rows)))
+        source_ids = pad_rows(rows + [[END_ID]] * (_power_of_two(len(rows)) - len(rows)), width)
+        ids = self.decode(source_ids)[: len(rows)]
+        return self.target_vocabulary.decode(ids), ids
+
+
+def _power_of_two(count):
+    return 1 << max(0, count - 1).bit_length()
 
 
 class SavedModelBackend:

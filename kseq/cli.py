@@ -1,4 +1,4 @@
-"""The `kseq` command: train, export, translate, evaluate, attention, pretokenize."""
+"""The `kseq` command: train, export, translate, evaluate, attention."""
 
 import argparse
 import json
@@ -6,7 +6,6 @@ import os
 import sys
 
 from kseq.backends import BACKENDS, VARIANTS
-from kseq.presets import PRESETS
 
 EVALUATION_FILE = "evaluation.json"
 
@@ -96,23 +95,6 @@ def attention_command(args):
     print(f"{translation}\nWritten to {args.out}")
 
 
-def pretokenize_command(args):
-    from kseq import pretokenized
-    from kseq.data import load_corpus, make_examples
-    from kseq.training import build_tokenizers
-
-    preset = PRESETS[args.preset]
-    corpus = load_corpus(args.data)
-    tokenizer, _ = build_tokenizers(corpus.train, {
-        "vocabulary_size": args.vocabulary_size or preset["vocabulary_size"], "joint_vocabulary": True})
-    lengths = (preset["max_source_length"], preset["max_target_length"])
-    examples = {split: make_examples(getattr(corpus, split), tokenizer, tokenizer, *lengths)
-                for split in ("train", "valid", "test")}
-    pretokenized.save(args.out, examples, tokenizer.proto, tokenizer.vocabulary_size())
-    counts = ", ".join(f"{len(getattr(corpus, split))} {split}" for split in examples)
-    print(f"{counts} pairs, {tokenizer.vocabulary_size()} pieces: written to {args.out}")
-
-
 def build_parser():
     parser = argparse.ArgumentParser(prog="kseq", description="Train and ship seq2seq Transformers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -146,15 +128,6 @@ def build_parser():
     attention.add_argument("--out", default="attention.png")
     attention.set_defaults(run=attention_command)
 
-    pretokenize = commands.add_parser(
-        "pretokenize", help="Tokenize a corpus into a .npz file, for training on JAX (no TensorFlow).")
-    pretokenize.add_argument("--data", nargs="+", required=True, metavar="PATH",
-                             help="As train.py's --data.")
-    pretokenize.add_argument("--out", required=True, help="The .npz file to write.")
-    pretokenize.add_argument("--preset", default="small", choices=sorted(PRESETS),
-                             help="Whose vocabulary size and lengths to use.")
-    pretokenize.add_argument("--vocabulary-size", type=int)
-    pretokenize.set_defaults(run=pretokenize_command)
     return parser
 
 

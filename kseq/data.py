@@ -1,17 +1,17 @@
-"""Parallel corpora (TSV, parallel text files, the built-in corpus) and tf.data pipelines."""
+"""Parallel corpora (TSV, parallel text files, the built-in corpus), tokenized into id arrays.
+
+Imports no TensorFlow: training runs on any Keras backend.
+"""
 
 import dataclasses
-import functools
 import hashlib
 import logging
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from kseq import buckets
 from kseq.builtin_corpus import builtin_pairs
-from kseq.tokenizer import END_ID, PAD_ID, START_ID
+from kseq.special_ids import END_ID
 
 logger = logging.getLogger(__name__)
 
@@ -166,124 +166,44 @@ def _bad_line(message, skip_bad_lines, skipped):
 
 @dataclasses.dataclass
 class Examples:
-    """Tokenized pairs ready for batching: ragged int32 ids."""
+    """Tokenized pairs ready for batching: int32 ids padded with 0."""
 
-    source_ids: tf.RaggedTensor  # (pairs, source steps), ending with END_ID
-    target_ids: tf.RaggedTensor  # (pairs, target steps), without START/END
+    source: np.ndarray  # (pairs, source steps), each row ending with END_ID
+    target: np.ndarray  # (pairs, target steps), without START/END
     truncated: int = 0
     dropped: int = 0
 
 
-def add_end_id(ids, max_length):
-    """Truncates 0-padded ids (batch, steps) to `max_length - 1` and appends the end id.
-
-    Training and every translator build their source ids here, so all see
-    the same convention (and an empty input is never empty). Dense ops only:
-    the TFLite models run this too.
-    """
-    ids = ids[:, : max_length - 1]
-    ids = tf.pad(ids, [[0, 0], [0, 1]])
-    lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), axis=1, keepdims=True)
-    positions = tf.range(tf.shape(ids)[1])[tf.newaxis, :]
-    return tf.where(positions == lengths, tf.constant(END_ID, ids.dtype), ids)
-
-
-def tokenize(texts, tokenizer, batch_size=4096):
-    """Ragged ids for a list of strings, tokenized by tf.data in parallel batches."""
-    dataset = (
-        tf.data.Dataset.from_tensor_slices(tf.constant(texts, tf.string))
-        .batch(batch_size)
-        .map(tokenizer, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    )
-    return tf.concat(list(dataset), axis=0)
-
-
-def make_examples(pairs, source_tokenizer, target_tokenizer, max_source_length,
+def make_examples(pairs, source_vocabulary, target_vocabulary, max_source_length,
                   max_target_length, overlong="truncate"):
-    """Tokenizes pairs; pairs longer than the limits are truncated or dropped."""
+    """Tokenizes pairs with `kseq.vocabulary.Vocabulary`s; overlong pairs are truncated or dropped.
+
+    One position goes to the end id on the source side, and to the start
+    (decoder input) or end (label) id on the target side.
+    """
     if overlong not in ("truncate", "drop"):
         raise ValueError(f"`overlong` must be 'truncate' or 'drop'. Received: overlong={overlong!r}")
-    source_ids = tokenize([source for source, _ in pairs], source_tokenizer)
-    target_ids = tokenize([target for _, target in pairs], target_tokenizer)
-    # One position goes to the end id on the source side, and to the start
-    # (decoder input) or end (label) id on the target side.
-    too_long = (source_ids.row_lengths() > max_source_length - 1) | (
-        target_ids.row_lengths() > max_target_length - 1
-    )
-    count = int(tf.reduce_sum(tf.cast(too_long, tf.int32)))
-    if overlong == "drop" and count:
-        keep = tf.logical_not(too_long)
-        source_ids = tf.ragged.boolean_mask(source_ids, keep)
-        target_ids = tf.ragged.boolean_mask(target_ids, keep)
+    sources = source_vocabulary.encode(source for source, _ in pairs)
+    targets = target_vocabulary.encode(target for _, target in pairs)
+    too_long = [len(s) > max_source_length - 1 or len(t) > max_target_length - 1
+                for s, t in zip(sources, targets)]
+    if overlong == "drop":
+        sources = [s for s, drop in zip(sources, too_long) if not drop]
+        targets = [t for t, drop in zip(targets, too_long) if not drop]
+    count = sum(too_long)
     return Examples(
-        source_ids=tf.RaggedTensor.from_tensor(
-            add_end_id(source_ids.to_tensor(PAD_ID), max_source_length), padding=PAD_ID
-        ),
-        target_ids=target_ids[:, : max_target_length - 1],
+        source=pad_rows([s[: max_source_length - 1] + [END_ID] for s in sources]),
+        target=pad_rows([t[: max_target_length - 1] for t in targets]),
         truncated=count if overlong == "truncate" else 0,
         dropped=count if overlong == "drop" else 0,
     )
 
 
-def make_dataset(examples, tokens_per_batch, shuffle=False, seed=0, max_length=None,
-                 pad_to_bucket=False):
-    """Batches examples by length, each batch about `tokens_per_batch` positions.
-
-    Yields `({"encoder_inputs", "decoder_inputs"}, labels, sample_weight)`,
-    padded with 0; `sample_weight` masks the padding out of the loss.
-
-    Args:
-        pad_to_bucket: bool. Pad every batch to its bucket's length rather
-            than to its longest pair: a few shapes in all, so XLA compiles the
-            step a few times instead of once per batch width.
-    """
-    lengths = np.maximum(examples.source_ids.row_lengths().numpy(),
-                         examples.target_ids.row_lengths().numpy() + 1)
-    max_length = int(max_length or lengths.max())
-    bucket_lengths = buckets.bucket_lengths(max_length)
-    batch_sizes = [buckets.batch_size(b, tokens_per_batch) for b in bucket_lengths]
-
-    dataset = tf.data.Dataset.from_tensor_slices((examples.source_ids, examples.target_ids))
-    # Rows of a ragged tensor come out as ragged specs; an identity map makes
-    # them plain tensors, which `padded_batch` needs.
-    dataset = dataset.map(lambda source, target: (source, target))
-    if shuffle:
-        dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.bucket_by_sequence_length(
-        element_length_func=lambda source, target: tf.maximum(
-            tf.shape(source)[0], tf.shape(target)[0] + 1
-        ),
-        bucket_boundaries=[b + 1 for b in bucket_lengths[:-1]],
-        bucket_batch_sizes=batch_sizes,
-    )
-    if pad_to_bucket:
-        dataset = dataset.map(functools.partial(_pad_to_bucket, bucket_lengths=bucket_lengths))
-    return dataset.map(_to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
-
-
-def _pad_to_bucket(source_ids, target_ids, bucket_lengths):
-    """Pads a batch to the first bucket length that holds it (targets one less: the start id)."""
-    width = tf.maximum(tf.shape(source_ids)[1], tf.shape(target_ids)[1] + 1)
-    bucket_lengths = tf.constant(bucket_lengths, tf.int32)
-    length = tf.gather(bucket_lengths, tf.argmax(bucket_lengths >= width, output_type=tf.int32))
-    source_ids = tf.pad(source_ids, [[0, 0], [0, length - tf.shape(source_ids)[1]]])
-    target_ids = tf.pad(target_ids, [[0, 0], [0, length - 1 - tf.shape(target_ids)[1]]])
-    return source_ids, target_ids
-
-
-def _to_model_inputs(source_ids, target_ids):
-    batch = tf.shape(target_ids)[0]
-    start = tf.fill([batch, 1], START_ID)
-    end = tf.fill([batch, 1], PAD_ID)
-    decoder_inputs = tf.concat([start, target_ids], axis=1)
-    # The end id goes right after each row's last token, padding stays 0.
-    labels = tf.concat([target_ids, end], axis=1)
-    lengths = tf.reduce_sum(tf.cast(target_ids != PAD_ID, tf.int32), axis=1)
-    labels = tf.tensor_scatter_nd_update(
-        labels, tf.stack([tf.range(batch), lengths], axis=1), tf.fill([batch], END_ID)
-    )
-    sample_weight = tf.cast(labels != PAD_ID, tf.float32)
-    inputs = {"encoder_inputs": source_ids, "decoder_inputs": decoder_inputs}
-    return inputs, labels, sample_weight
+def pad_rows(rows, width=None):
+    """Lists of ids as an int32 array (rows, width or longest), padded with 0."""
+    width = max(1, width or max((len(row) for row in rows), default=1))
+    ids = np.zeros((len(rows), width), np.int32)
+    for i, row in enumerate(rows):
+        row = row[:width]
+        ids[i, : len(row)] = row
+    return ids

@@ -1,5 +1,7 @@
 """Greedy decoding: one loop with static shapes, for evaluation and every export."""
 
+import keras
+import numpy as np
 from keras import ops
 
 from kseq.special_ids import END_ID, PAD_ID, START_ID
@@ -77,3 +79,29 @@ def greedy_decode(model, source_ids, max_length=None, use_cache=True):
             return ops.take(logits, index, axis=1), prefix
 
     return greedy_search(step, cache, batch_size, max_length)
+
+
+def make_greedy_decoder(model, max_length=None):
+    """`greedy_decode` compiled for the Keras backend: NumPy source ids in, NumPy ids out.
+
+    It compiles once per input shape (`jax.jit`, or a `tf.function` graph);
+    other backends run it eagerly. On JAX the weights are arguments of the
+    compiled function, read through a `keras.StatelessScope` as keras-hub's
+    `generate` does, not constants folded into it.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        def decode(values, source_ids):
+            with keras.StatelessScope(state_mapping=list(zip(model.variables, values))):
+                return greedy_decode(model, source_ids, max_length)
+
+        compiled = jax.jit(decode)
+        return lambda source_ids: np.asarray(compiled([v.value for v in model.variables], source_ids))
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        compiled = tf.function(lambda source_ids: greedy_decode(model, source_ids, max_length))
+        return lambda source_ids: compiled(tf.constant(source_ids)).numpy()
+    return lambda source_ids: ops.convert_to_numpy(greedy_decode(model, source_ids, max_length))

@@ -1,18 +1,22 @@
-"""Which `tf.distribute` strategy trains the model: one device, every local one, or several machines."""
+"""How training spreads over devices: one, every local one (TensorFlow or JAX), or several machines.
 
+TensorFlow is imported only by the TensorFlow strategies.
+"""
+
+import contextlib
 import json
 import os
 
-import tensorflow as tf
+import keras
 from keras import ops
 
-STRATEGIES = ("none", "mirrored", "multi_worker")
+STRATEGIES = ("none", "mirrored", "multi_worker", "data_parallel")
 
 
 def make_strategy(name):
-    """The strategy for `train.py --distribute NAME`.
+    """The strategy for `train.py --distribute NAME`: something with `scope()` and `num_replicas_in_sync`.
 
-    - `none`: TensorFlow's default, one device.
+    - `none`: one device (TensorFlow's default strategy on TensorFlow).
     - `mirrored`: `MirroredStrategy` over every local GPU, or over the logical
       CPU devices when there is no GPU (so tests can run it on a CPU). Each
       batch the dataset yields is the global batch, split across replicas.
@@ -20,7 +24,24 @@ def make_strategy(name):
       `TF_CONFIG` lists, every local GPU on each. Every worker builds the
       same batches and takes its replicas' shares of each. Create it before
       any other TensorFlow op runs.
+    - `data_parallel`: Keras' `DataParallel` distribution on JAX: each batch
+      split over every local device, the weights replicated.
     """
+    if name not in STRATEGIES:
+        raise ValueError(f"`--distribute` must be one of {', '.join(STRATEGIES)}. Received: {name!r}")
+    backend = keras.backend.backend()
+    if name == "data_parallel":
+        if backend != "jax":
+            raise ValueError(f"`--distribute data_parallel` runs on the JAX backend (KERAS_BACKEND=jax); "
+                             f"this is {backend}: use `--distribute mirrored` there.")
+        return DataParallel()
+    if backend != "tensorflow":
+        if name != "none":
+            raise ValueError(f"`--distribute {name}` is a TensorFlow strategy; this is the {backend} "
+                             "backend: use `--distribute data_parallel` there.")
+        return SingleDevice()
+    import tensorflow as tf
+
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -31,7 +52,31 @@ def make_strategy(name):
             raise ValueError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
                              "and this one's index (see the README's Scaling section).")
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"`--distribute` must be one of {', '.join(STRATEGIES)}. Received: {name!r}")
+
+
+class SingleDevice:
+    """No distribution, on a backend without `tf.distribute`."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+class DataParallel:
+    """`keras.distribution.DataParallel` over every local device, shaped as a strategy.
+
+    Set globally on creation (Keras places variables and batches when they
+    are made); rows per batch must be a multiple of `num_replicas_in_sync`.
+    """
+
+    def __init__(self):
+        self.distribution = keras.distribution.DataParallel()
+        keras.distribution.set_distribution(self.distribution)
+        self.num_replicas_in_sync = len(keras.distribution.list_devices())
+
+    def scope(self):
+        return self.distribution.scope()
 
 
 def is_chief():
@@ -56,6 +101,8 @@ def shard_batches(dataset):
 
     Said explicitly: the default policy looks for files to shard first, and warns.
     """
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
@@ -70,6 +117,8 @@ def fit_across_workers(model):
     which scalars lack: the steps here return them with one axis. Written by hand
     because Keras offers no hook for either; remove it once Keras fixes them.
     """
+    import tensorflow as tf
+
     strategy = model.distribute_strategy
 
     def build_from_local_batch(iterator=None, data_batch=None):
@@ -91,5 +140,7 @@ def fit_across_workers(model):
 
 def split_cpu(count):
     """Splits the CPU into `count` logical devices; call before TensorFlow starts."""
+    import tensorflow as tf
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)

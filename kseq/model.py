@@ -27,7 +27,12 @@ class Seq2SeqTransformer(keras.Model):
         hidden_dim: int. Model width; each head has `hidden_dim // num_heads`.
         num_heads: int. Attention heads; must divide `hidden_dim`.
         intermediate_dim: int. Feed-forward width.
-        dropout: float. Dropout rate.
+        dropout: float. Dropout on the embeddings and on each block's
+            output before the residual sum.
+        attention_dropout: float. Dropout on the attention weights. At 0
+            (the default) Keras computes attention with
+            `ops.dot_product_attention`, fused kernels (and flash attention
+            where `keras.config.enable_flash_attention()` asks for it).
         max_source_length: int. Longest source, in tokens (end id included).
         max_target_length: int. Longest decoder input (start id included).
         tie_embeddings: bool. Output projection shares the target embedding.
@@ -47,6 +52,7 @@ class Seq2SeqTransformer(keras.Model):
         num_heads=4,
         intermediate_dim=1024,
         dropout=0.1,
+        attention_dropout=0.0,
         max_source_length=64,
         max_target_length=64,
         tie_embeddings=True,
@@ -107,6 +113,8 @@ class Seq2SeqTransformer(keras.Model):
             outputs=logits,
             **kwargs,
         )
+        for layer in self.encoder_layers + self.decoder_layers:
+            _set_attention_dropout(layer, attention_dropout)
 
         # === Config ===
         self.vocabulary_size = vocabulary_size
@@ -117,6 +125,7 @@ class Seq2SeqTransformer(keras.Model):
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.attention_dropout = attention_dropout
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.tie_embeddings = tie_embeddings
@@ -222,6 +231,7 @@ class Seq2SeqTransformer(keras.Model):
             "num_heads": self.num_heads,
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
             "max_source_length": self.max_source_length,
             "max_target_length": self.max_target_length,
             "tie_embeddings": self.tie_embeddings,
@@ -230,6 +240,25 @@ class Seq2SeqTransformer(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+ATTENTION_LAYERS = ("_self_attention_layer", "_cross_attention_layer")
+
+
+def _set_attention_dropout(layer, rate):
+    """Gives a keras-nlp Transformer layer's attention its own dropout rate.
+
+    keras-nlp hands a layer's one `dropout` to its `MultiHeadAttention`s too,
+    and Keras 3.15 takes the fused `ops.dot_product_attention` path only when
+    that rate is 0. No public argument separates the two, so the built
+    attention layers' rate is set here, read by Keras at call time;
+    `tests/test_model.py` pins this against the installed versions.
+    """
+    for name in ATTENTION_LAYERS:
+        attention = getattr(layer, name, None)
+        if attention is not None:
+            attention._dropout = rate
+            attention._dropout_layer.rate = rate
 
 
 @contextlib.contextmanager

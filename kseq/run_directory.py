@@ -19,6 +19,7 @@ import zipfile
 import keras
 
 from kseq.model import Seq2SeqTransformer
+from kseq.vocabulary import Vocabulary
 
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
@@ -79,10 +80,32 @@ def tokenizer_files(joint_vocabulary):
     return {"source": "source.model", "target": "target.model"}
 
 
-def save_tokenizers(run_dir, source_tokenizer, target_tokenizer, files):
-    for side, tokenizer in (("source", source_tokenizer), ("target", target_tokenizer)):
+def save_vocabularies(run_dir, source_vocabulary, target_vocabulary, files):
+    """Writes the SentencePiece model files (`kseq.vocabulary.Vocabulary` or `Tokenizer`: both have `.proto`)."""
+    for side, vocabulary in (("source", source_vocabulary), ("target", target_vocabulary)):
         with open(os.path.join(run_dir, files[side]), "wb") as f:
-            f.write(tokenizer.proto)
+            f.write(vocabulary.proto)
+
+
+def load_vocabularies(run_dir, config):
+    """Returns (source, target) `kseq.vocabulary.Vocabulary`s: no TensorFlow needed."""
+    return tuple(Vocabulary(proto) for proto in _tokenizer_protos(run_dir, config))
+
+
+def _tokenizer_protos(run_dir, config):
+    files = config["tokenizer"]["files"]
+    protos = []
+    for side in ("source", "target"):
+        path = os.path.join(run_dir, files[side])
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path} not found: the run directory lost its tokenizer.")
+        with open(path, "rb") as f:
+            protos.append(f.read())
+        try:
+            Vocabulary(protos[-1])
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+    return protos
 
 
 def write_config(run_dir, settings, model, files, vocabulary_size):
@@ -112,22 +135,12 @@ def load_config(run_dir):
 
 
 def load_tokenizers(run_dir, config):
-    """Returns (source_tokenizer, target_tokenizer)."""
-    # Imported here: the tokenizer needs TensorFlow, the rest of this module
-    # does not (the pre-tokenized trainer writes run directories under JAX).
+    """Returns (source, target) `Tokenizer` layers, for TensorFlow graphs (the exports)."""
+    # Imported here: the layer needs TensorFlow, the rest of this module does not.
     from kseq.tokenizer import Tokenizer
 
-    files = config["tokenizer"]["files"]
-    tokenizers = {}
-    for side in ("source", "target"):
-        path = os.path.join(run_dir, files[side])
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: the run directory lost its tokenizer.")
-        try:
-            tokenizers[side] = Tokenizer(proto=path, name=f"{side}_tokenizer")
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
-    return tokenizers["source"], tokenizers["target"]
+    source, target = _tokenizer_protos(run_dir, config)
+    return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")
 
 
 def load_model(run_dir):

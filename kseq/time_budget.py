@@ -3,65 +3,61 @@
 A fixed budget is how a CPU user thinks ("train for 30 minutes"), and the best
 model for a budget is the one whose learning rate has fully decayed when the
 time is up. Keras' schedules are functions of the step, whose count per minute
-nobody knows in advance, so the cosine decay here follows the share of the
-budget already spent, which `TimeBudget` updates after every batch.
+nobody knows in advance, so here a callback sets the optimizer's learning
+rate from the share of the budget already spent. It sets the optimizer's own
+variable, which every backend reads at each step (on JAX a schedule's
+variable would be frozen into the compiled step).
 """
 
 import math
 import time
 
 import keras
-from keras import ops
 
 
-@keras.saving.register_keras_serializable("kseq")
-class BudgetedCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warmup over steps, then cosine decay over the spent share of the budget.
+def budgeted_learning_rate(peak, warmup_steps, step, spent, alpha=0.1):
+    """Linear warmup over `warmup_steps`, then cosine decay over the `spent` share of the budget.
 
     Args:
-        learning_rate: float. The peak, reached after `warmup_steps`.
-        warmup_steps: int. Steps of linear warmup from 0.
+        peak: float. The rate after warmup.
+        step: int. Steps taken so far.
+        spent: float. Share of the budget spent, clipped to [0, 1].
         alpha: float. The floor, as a share of the peak.
     """
-
-    def __init__(self, learning_rate, warmup_steps, alpha=0.1):
-        self.learning_rate = learning_rate
-        self.warmup_steps = warmup_steps
-        self.alpha = alpha
-        # Share of the budget spent, in [0, 1]: set by `TimeBudget`, read in the train step.
-        self.spent = keras.Variable(0.0, dtype="float32", trainable=False, name="budget_spent")
-
-    def __call__(self, step):
-        step = ops.cast(step, "float32")
-        warmup = ops.minimum(1.0, (step + 1.0) / max(1, self.warmup_steps))
-        cosine = 0.5 * (1.0 + ops.cos(math.pi * ops.clip(self.spent, 0.0, 1.0)))
-        return self.learning_rate * warmup * (self.alpha + (1.0 - self.alpha) * cosine)
-
-    def get_config(self):
-        return {"learning_rate": self.learning_rate, "warmup_steps": self.warmup_steps,
-                "alpha": self.alpha}
+    warmup = min(1.0, (step + 1) / max(1, warmup_steps))
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, spent))))
+    return peak * warmup * (alpha + (1.0 - alpha) * cosine)
 
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `minutes` of it have passed; `exhausted` tells it did.
 
     Time spent outside `fit`'s batches and validation (between `pause()` and
-    `resume()`) is not counted. With a `BudgetedCosineDecay`, keeps its share
-    of the budget spent up to date.
+    `resume()`) is not counted. Given a `learning_rate`, it drives the
+    optimizer's rate with `budgeted_learning_rate`, updating it when it moves
+    by more than `tolerance` of the peak (each update costs a state sync on JAX).
 
     Args:
         minutes: float. The budget.
-        schedule: a `BudgetedCosineDecay` or None.
+        learning_rate: float or None. The peak rate; None leaves the rate alone.
+        warmup_steps: int. Steps of linear warmup from 0.
+        alpha: float. The floor, as a share of the peak.
+        tolerance: float. Least change of the rate, as a share of the peak, worth setting.
     """
 
-    def __init__(self, minutes, schedule=None):
+    def __init__(self, minutes, learning_rate=None, warmup_steps=0, alpha=0.1, tolerance=0.005):
         super().__init__()
         if not minutes > 0:
             raise ValueError(f"`minutes` must be positive. Received: minutes={minutes}")
         self.seconds = 60.0 * minutes
-        self.schedule = schedule
+        self.learning_rate = learning_rate
+        self.warmup_steps = warmup_steps
+        self.alpha = alpha
+        self.tolerance = tolerance
         self.spent_seconds = 0.0
         self.exhausted = False
+        self.steps = 0
+        self.current_rate = None
         self._since = None
 
     def pause(self):
@@ -77,6 +73,8 @@ class TimeBudget(keras.callbacks.Callback):
         return self.spent_seconds + running
 
     def on_train_begin(self, logs=None):
+        self.steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        self._set_rate(0.0)
         self.resume()
 
     def on_train_end(self, logs=None):
@@ -84,9 +82,22 @@ class TimeBudget(keras.callbacks.Callback):
             self.pause()
 
     def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
         share = self.elapsed() / self.seconds
-        if self.schedule is not None:
-            self.schedule.spent.assign(min(1.0, share))
+        self._set_rate(share)
         if share >= 1.0:
             self.exhausted = True
             self.model.stop_training = True
+
+    def _set_rate(self, share):
+        if self.learning_rate is None:
+            return
+        rate = budgeted_learning_rate(self.learning_rate, self.warmup_steps, self.steps, share, self.alpha)
+        if self.current_rate is not None and abs(rate - self.current_rate) < self.tolerance * self.learning_rate:
+            return
+        if hasattr(self.model, "jax_state_sync"):
+            # JAX keeps the training state outside the variables within an
+            # epoch: write it back so the next step reads the new rate.
+            self.model.jax_state_sync()
+        self.model.optimizer.learning_rate = rate
+        self.current_rate = rate

@@ -1,14 +1,13 @@
 """A SentencePiece subword tokenizer as a Keras preprocessing layer."""
 
-import io
 import os
 
 import keras
-import sentencepiece
 import tensorflow as tf
 import tensorflow_text
 
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID  # noqa: F401
+from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 SPIECE_FILENAME = "spiece.model"
 
@@ -82,48 +81,14 @@ class Tokenizer(keras.layers.Layer):
         if isinstance(proto, (str, os.PathLike)):
             with open(proto, "rb") as f:
                 proto = f.read()
-        try:
-            self._processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
-        except RuntimeError as error:
-            raise ValueError(f"Not a SentencePiece model: {error}") from None
-        self._proto = proto
+        self._vocabulary = Vocabulary(proto)
+        self._proto = self._vocabulary.proto
         self._fast = tensorflow_text.FastSentencepieceTokenizer(proto)
 
     def adapt(self, texts):
-        """Learns the vocabulary from an iterable of strings.
-
-        Its size is a multiple of 8 (the embedding and output layers then fill
-        GPU tensor-core tiles): `max_vocabulary_size` rounded down, or, when the
-        corpus cannot fill that many pieces, the most it can fill rounded down.
-        """
-        texts = list(texts)
-        size = max(8, self.max_vocabulary_size // 8 * 8)
-        for _ in range(3):  # a corpus that cannot fill `size` gives fewer: ask again, rounded
-            self.set_proto(self._train(texts, size))
-            if self.vocabulary_size() % 8 == 0 or self.vocabulary_size() < 8:
-                return
-            size = self.vocabulary_size() // 8 * 8
-
-    def _train(self, texts, vocabulary_size):
-        # keras-nlp's `compute_sentence_piece_proto` has no
-        # `character_coverage` and fails when a small corpus cannot fill the
-        # vocabulary, so the SentencePiece trainer is called directly.
-        writer = io.BytesIO()
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(texts),
-            model_writer=writer,
-            vocab_size=vocabulary_size,
-            model_type=self.model_type,
-            character_coverage=self.character_coverage,
-            normalization_rule_name="nmt_nfkc",
-            pad_id=PAD_ID,
-            unk_id=UNKNOWN_ID,
-            bos_id=START_ID,
-            eos_id=END_ID,
-            hard_vocab_limit=False,
-            minloglevel=2,
-        )
-        return writer.getvalue()
+        """Learns the vocabulary from an iterable of strings (see `kseq.vocabulary.learn_vocabulary`)."""
+        self.set_proto(learn_vocabulary(texts, self.max_vocabulary_size, self.model_type,
+                                        self.character_coverage))
 
     def vocabulary_size(self):
         """The number of ids the learned vocabulary uses."""
@@ -133,7 +98,7 @@ class Tokenizer(keras.layers.Layer):
     def id_to_piece(self, ids):
         """The vocabulary's pieces for a list of ids (Python strings)."""
         self._check_adapted()
-        return [self._processor.id_to_piece(int(i)) for i in ids]
+        return self._vocabulary.id_to_piece(ids)
 
     def __call__(self, texts, **kwargs):
         # Keras only takes tensors positionally: accept str and lists too.

@@ -1,8 +1,17 @@
-"""`python train.py`: data -> tokenizer -> model -> fit -> evaluate -> export."""
+"""`python train.py`: data -> tokenizer -> model -> fit -> evaluate -> export, on any Keras backend.
+
+One pipeline for TensorFlow, JAX and machines without TensorFlow: the
+SentencePiece vocabulary is learned and applied with the `sentencepiece`
+package, batches are NumPy arrays in a few static shapes (`kseq.batching`),
+evaluation decodes with `keras.ops`. Only the export needs TensorFlow: where
+it is missing, the run directory is complete but for the exports, and the
+command that adds them is printed.
+"""
 
 import argparse
 import csv
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -12,20 +21,20 @@ import tempfile
 import time
 
 import keras
-import tensorflow as tf
+import numpy as np
 
-from export.export_run import export_run
-from kseq import distribution, presets
+from kseq import device, distribution, presets
 from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.batching import LengthBatches, choose_bucket_lengths, pair_lengths
 from kseq.checkpoint import AtomicBackupAndRestore
-from kseq.data import DataError, load_corpus, make_dataset, make_examples
+from kseq.data import DataError, load_corpus, make_examples
 from kseq.evaluation import evaluate
 from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
 from kseq.recipe import build_model, compile_model
 from kseq.time_budget import TimeBudget
-from kseq.tokenizer import Tokenizer
+from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 UNBOUNDED_EPOCHS = 10_000
 
@@ -60,10 +69,19 @@ def parse_args(argv=None):
         "the same over the machines TF_CONFIG lists.",
     )
     parser.add_argument(
-        "--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"),
+        "--mixed-precision", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        default="auto",
         help="Compute in 16 bits, keep the weights, logits and loss in float32 "
-        "(mixed_float16 with loss scaling, for GPUs; mixed_bfloat16 for recent CPUs and TPUs).",
+        "(mixed_float16 with loss scaling; mixed_bfloat16 for GPUs, TPUs and recent CPUs). "
+        "auto: mixed_bfloat16 on a GPU or TPU, float32 on a CPU.",
     )
+    parser.add_argument(
+        "--compilation-cache", default=device.default_compilation_cache_dir(), metavar="DIR",
+        help="JAX keeps compiled train and test steps here, so the next run of the same shapes "
+        "compiles nothing (default: %(default)s).",
+    )
+    parser.add_argument("--no-compilation-cache", dest="compilation_cache", action="store_const",
+                        const=None, help="Compile every step anew.")
     parser.add_argument(
         "--time-budget", type=float, metavar="MINUTES",
         help="Train for this many minutes, the learning rate decaying over them; "
@@ -80,27 +98,27 @@ def parse_args(argv=None):
 
 
 def settings_from_args(args):
-    """The preset with command-line overrides: a flat, JSON-ready dict."""
+    """The preset with command-line overrides and device defaults: a flat, JSON-ready dict."""
     settings = presets.from_arguments(args)
+    kind = device.accelerator()
+    backend = keras.backend.backend()
+    if args.tokens_per_batch is None:
+        settings["tokens_per_batch"] = device.default_tokens_per_batch(settings["tokens_per_batch"], kind)
+    if args.jit_compile is None and backend == "jax":
+        settings["jit_compile"] = True  # without it JAX runs op by op, many times slower
+    mixed_precision = args.mixed_precision
+    if mixed_precision == "auto":
+        mixed_precision = device.default_mixed_precision(kind)
     settings.update(
         preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
-        distribute=args.distribute, mixed_precision=args.mixed_precision,
+        distribute=args.distribute, backend=backend, device=kind,
+        mixed_precision=None if mixed_precision == "float32" else mixed_precision,
     )
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
     return settings
-
-
-def with_cardinality(dataset):
-    """Counts a dataset's batches once and records the count, for Keras' progress bar.
-
-    Each length bucket yields ceil(pairs / batch size) batches whatever the
-    shuffle, so the count holds for every epoch.
-    """
-    count = sum(1 for _ in dataset)
-    return dataset.apply(tf.data.experimental.assert_cardinality(count)), count
 
 
 def best_validation_loss(history_file):
@@ -112,18 +130,34 @@ def best_validation_loss(history_file):
     return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
 
 
-def build_tokenizers(train_pairs, settings):
-    """Adapts the SentencePiece vocabulary (or two) on the training pairs."""
-    options = dict(max_vocabulary_size=settings["vocabulary_size"])
+def build_vocabularies(train_pairs, settings):
+    """Learns the SentencePiece vocabulary (or two) on the training pairs: (source, target)."""
+    size = settings["vocabulary_size"]
     if settings["joint_vocabulary"]:
-        tokenizer = Tokenizer(name="tokenizer", **options)
-        tokenizer.adapt(text for pair in train_pairs for text in pair)
-        return tokenizer, tokenizer
-    source = Tokenizer(name="source_tokenizer", **options)
-    source.adapt(source for source, _ in train_pairs)
-    target = Tokenizer(name="target_tokenizer", **options)
-    target.adapt(target for _, target in train_pairs)
-    return source, target
+        vocabulary = Vocabulary(learn_vocabulary((text for pair in train_pairs for text in pair), size))
+        return vocabulary, vocabulary
+    return (Vocabulary(learn_vocabulary((source for source, _ in train_pairs), size)),
+            Vocabulary(learn_vocabulary((target for _, target in train_pairs), size)))
+
+
+def make_batches(train_examples, valid_examples, settings, row_multiple=1):
+    """Training and validation batches, in at most 4 shapes shared by both."""
+    lengths = np.concatenate([pair_lengths(e.source, e.target) for e in (train_examples, valid_examples)])
+    options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
+                   bucket_lengths=choose_bucket_lengths(lengths))
+    return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
+                          seed=settings["seed"], **options),
+            LengthBatches(valid_examples.source, valid_examples.target, **options))
+
+
+def tensorflow_available():
+    """Whether TensorFlow and tensorflow-text import here (the exports need both)."""
+    try:
+        importlib.import_module("tensorflow")
+        importlib.import_module("tensorflow_text")
+    except ImportError:
+        return False
+    return True
 
 
 def train(settings, run_dir, resume=False, export=True):
@@ -140,47 +174,50 @@ def train(settings, run_dir, resume=False, export=True):
           f"{len(corpus.test)} test pairs; {len(corpus.skipped)} bad lines skipped.")
     files = rd.tokenizer_files(settings["joint_vocabulary"])
     if resume:
-        source_tokenizer, target_tokenizer = rd.load_tokenizers(run_dir, rd.load_config(run_dir))
+        source_vocabulary, target_vocabulary = rd.load_vocabularies(run_dir, rd.load_config(run_dir))
     else:
-        source_tokenizer, target_tokenizer = build_tokenizers(corpus.train, settings)
-        rd.save_tokenizers(run_dir, source_tokenizer, target_tokenizer, files)
-    print(f"Tokenizer: {target_tokenizer.vocabulary_size()} pieces"
-          + ("" if settings["joint_vocabulary"] else f" (source {source_tokenizer.vocabulary_size()})")
+        source_vocabulary, target_vocabulary = build_vocabularies(corpus.train, settings)
+        rd.save_vocabularies(run_dir, source_vocabulary, target_vocabulary, files)
+    print(f"Tokenizer: {target_vocabulary.size} pieces"
+          + ("" if settings["joint_vocabulary"] else f" (source {source_vocabulary.size})")
           # Workers each learn the vocabulary: the fingerprint shows they agree.
-          + f", sha256 {hashlib.sha256(target_tokenizer.proto).hexdigest()[:12]}")
+          + f", sha256 {hashlib.sha256(target_vocabulary.proto).hexdigest()[:12]}")
 
     lengths = (settings["max_source_length"], settings["max_target_length"], settings["overlong"])
-    train_examples = make_examples(corpus.train, source_tokenizer, target_tokenizer, *lengths)
-    valid_examples = make_examples(corpus.valid, source_tokenizer, target_tokenizer, *lengths)
+    train_examples = make_examples(corpus.train, source_vocabulary, target_vocabulary, *lengths)
+    valid_examples = make_examples(corpus.valid, source_vocabulary, target_vocabulary, *lengths)
     if train_examples.truncated or train_examples.dropped:
         print(f"Overlong training pairs: {train_examples.truncated} truncated, "
               f"{train_examples.dropped} dropped.")
-    batching = dict(tokens_per_batch=settings["tokens_per_batch"], pad_to_bucket=settings["jit_compile"])
-    train_data = make_dataset(train_examples, shuffle=True, seed=settings["seed"], **batching)
-    valid_data = make_dataset(valid_examples, **batching)
-    train_data, steps_per_epoch = with_cardinality(train_data)
-    valid_data, _ = with_cardinality(valid_data)
+    train_data, valid_data = make_batches(train_examples, valid_examples, settings,
+                                          row_multiple=strategy.num_replicas_in_sync)
     workers = distribution.num_workers()
-    if workers > 1:
-        train_data, valid_data = distribution.shard_batches(train_data), distribution.shard_batches(valid_data)
+    steps_per_epoch, train_tokens = len(train_data), train_data.target_tokens
+    print(f"Batches: {steps_per_epoch} per epoch in shapes (rows, positions) {train_data.shapes}.")
+    if keras.backend.backend() == "tensorflow":
+        train_data, valid_data = train_data.as_tf_dataset(), valid_data.as_tf_dataset()
+        if workers > 1:
+            train_data, valid_data = map(distribution.shard_batches, (train_data, valid_data))
 
     # Model, optimizer and metrics under the strategy: one replica per device.
     with strategy.scope(), dtype_policy(settings.get("mixed_precision") or "float32"):
-        model = build_model(settings, target_tokenizer.vocabulary_size(),
-                            None if settings["joint_vocabulary"] else source_tokenizer.vocabulary_size())
-        schedule = compile_model(model, settings, steps_per_epoch)
+        model = build_model(settings, target_vocabulary.size,
+                            None if settings["joint_vocabulary"] else source_vocabulary.size)
+        compile_model(model, settings, steps_per_epoch)
     if workers > 1:
         distribution.fit_across_workers(model)
     if strategy.num_replicas_in_sync > 1:
         print(f"Distributed ({settings['distribute']}): {strategy.num_replicas_in_sync} replicas "
               f"on {workers} worker{'s' * (workers > 1)}.")
-    budget = (TimeBudget(settings["time_budget_minutes"], schedule)
+    budget = (TimeBudget(settings["time_budget_minutes"], settings["learning_rate"], settings["warmup_steps"])
               if settings.get("time_budget_minutes") else None)
-    print(f"Model: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch.")
-    rd.write_config(run_dir, settings, model, files, target_tokenizer.vocabulary_size())
+    print(f"Model: {model.count_params():,} parameters on {keras.backend.backend()} "
+          f"({settings.get('device', 'cpu')}, {settings.get('mixed_precision') or 'float32'}).")
+    rd.write_config(run_dir, settings, model, files, target_vocabulary.size)
 
     # Training.
     history_file = os.path.join(run_dir, rd.HISTORY_FILE)
+    throughput = Throughput(train_tokens, steps_per_epoch)
     model.fit(
         train_data,
         validation_data=valid_data,
@@ -188,8 +225,11 @@ def train(settings, run_dir, resume=False, export=True):
         callbacks=[
             keras.callbacks.TerminateOnNaN(),
             *([budget] if budget else []),
+            throughput,
             keras.callbacks.CSVLogger(history_file, append=resume),
-            keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR)),
+            # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
+            *([keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR))]
+              if keras.backend.backend() == "tensorflow" else []),
             keras.callbacks.ModelCheckpoint(
                 os.path.join(run_dir, rd.MODEL_FILE), monitor="val_loss", save_best_only=True,
                 # Keras saves the first epoch whatever its loss; a threshold
@@ -199,7 +239,6 @@ def train(settings, run_dir, resume=False, export=True):
             # Last, so an epoch is only marked done once the others have logged it.
             AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
         ],
-        shuffle=False,  # the dataset shuffles itself, with the seed
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
@@ -223,6 +262,7 @@ def train(settings, run_dir, resume=False, export=True):
     metrics = {
         "keras": scores,
         "train_seconds": round(training_seconds, 1),
+        "target_tokens_per_second": throughput.best,
         "skipped_lines": len(corpus.skipped),
         "overlong_pairs": {"truncated": train_examples.truncated,
                            "dropped": train_examples.dropped},
@@ -233,10 +273,41 @@ def train(settings, run_dir, resume=False, export=True):
     for sample in samples[:: max(1, len(samples) // 5)][:5]:
         print(f"  {sample['source']}\n    -> {sample['translation']}\n    (ref: {sample['references'][0]})")
 
-    if export:
+    if export and tensorflow_available():
+        from export.export_run import export_run
+
         export_run(run_dir)
+    elif export:
+        print(f"TensorFlow is not installed here: export the run where it is, with "
+              f"`python -m export {run_dir}`.")
     print(f"Run directory: {run_dir} ({time.time() - started:.0f} s in all)")
     return metrics
+
+
+class Throughput(keras.callbacks.Callback):
+    """Logs target tokens (pieces and end ids) per second of training in each epoch; keeps the best."""
+
+    def __init__(self, tokens_per_epoch, steps_per_epoch):
+        super().__init__()
+        self.tokens_per_epoch = tokens_per_epoch
+        self.steps_per_epoch = steps_per_epoch
+        self.best = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        self.finished = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Up to the last batch: validation is not training.
+        seconds = self.finished - self.started
+        speed = round(self.tokens_per_epoch * self.steps / self.steps_per_epoch / seconds)
+        self.best = max(self.best or 0, speed)
+        if logs is not None:
+            logs["target_tokens_per_second"] = speed
 
 
 def main(argv=None):
@@ -244,11 +315,13 @@ def main(argv=None):
     # Only the chief writes the run directory; other workers write theirs to a scratch one.
     chief = distribution.is_chief()
     run_dir = rd.prepare(args.out, args.resume) if chief else tempfile.mkdtemp(prefix="kseq-worker-")
+    if args.compilation_cache:
+        device.enable_compilation_cache(args.compilation_cache)
     try:
         settings = rd.load_config(run_dir)["settings"] if args.resume else settings_from_args(args)
         print(json.dumps(settings))
         train(settings, run_dir, resume=args.resume, export=not args.no_export)
-    except (DataError, FileNotFoundError) as error:
+    except (DataError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
     finally:
         if not chief:

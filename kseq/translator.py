@@ -2,9 +2,8 @@
 
 import tensorflow as tf
 
-from kseq.data import add_end_id
 from kseq.decoding import greedy_decode
-from kseq.tokenizer import PAD_ID
+from kseq.special_ids import END_ID, PAD_ID
 
 
 class Translator(tf.Module):
@@ -54,3 +53,16 @@ class Translator(tf.Module):
         ids = self.source_tokenizer(text)
         shape = [None, None if length is None else length - 1]
         return add_end_id(ids.to_tensor(PAD_ID, shape=shape), self.model.max_source_length)
+
+
+def add_end_id(ids, max_length):
+    """Truncates 0-padded ids (batch, steps) to `max_length - 1` and appends the end id.
+
+    The in-graph twin of `kseq.data.make_examples`' source rows. Dense ops
+    only: the TFLite models run this too.
+    """
+    ids = ids[:, : max_length - 1]
+    ids = tf.pad(ids, [[0, 0], [0, 1]])
+    lengths = tf.reduce_sum(tf.cast(ids != PAD_ID, tf.int32), axis=1, keepdims=True)
+    positions = tf.range(tf.shape(ids)[1])[tf.newaxis, :]
+    return tf.where(positions == lengths, tf.constant(END_ID, ids.dtype), ids)

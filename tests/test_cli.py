@@ -68,18 +68,3 @@ def test_missing_artifacts_and_bad_backends_are_explained(tiny_run, tmp_path):
     assert not_a_run.returncode != 0 and "config.json not found" in not_a_run.stderr
     bad_backend = kseq("translate", str(run_dir), "Hi.", "--backend", "onnx")
     assert bad_backend.returncode == 2 and "tflite_ids" in bad_backend.stderr
-
-
-def test_pretokenize_writes_every_split_and_the_tokenizer(tmp_path):
-    from kseq import pretokenized
-
-    data = tmp_path / "pairs.tsv"
-    data.write_text("".join(f"I have {n} books.\tTengo {n} libros.\n" for n in range(200)), encoding="utf-8")
-    out = tmp_path / "data.npz"
-    result = kseq("pretokenize", "--data", str(data), "--out", str(out), "--preset", "tiny")
-    assert result.returncode == 0, result.stderr[-2000:]
-    data = pretokenized.load(out)
-    assert set(data.splits) == {"train", "valid", "test"} and data.tokenizer_model
-    assert sum(len(source) for source, _ in data.splits.values()) == 200
-    missing = kseq("pretokenize", "--data", str(tmp_path / "nope.tsv"), "--out", str(out))
-    assert missing.returncode != 0 and "nope.tsv" in missing.stderr

@@ -1,22 +1,17 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from kseq import buckets
-from kseq.data import (
-    DataError, load_corpus, make_dataset, make_examples, read_parallel, read_tsv,
-)
-from kseq.tokenizer import END_ID, PAD_ID, START_ID, Tokenizer
+from kseq.data import DataError, load_corpus, make_examples, pad_rows, read_parallel, read_tsv
+from kseq.special_ids import END_ID, PAD_ID
+from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 PAIRS = [("Good morning.", "Buenos días."), ("Thank you very much.", "Muchas gracias."),
          ("Where is the station?", "¿Dónde está la estación?"), ("I see.", "Ya veo.")] * 30
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    tokenizer = Tokenizer(max_vocabulary_size=100)
-    tokenizer.adapt(text for pair in PAIRS for text in pair)
-    return tokenizer
+def vocabulary():
+    return Vocabulary(learn_vocabulary((text for pair in PAIRS for text in pair), 100))
 
 
 def write(path, data):
@@ -93,59 +88,24 @@ def test_builtin_corpus_is_the_default():
     assert len(corpus.test) > 500
 
 
-def test_examples_truncate_or_drop_overlong_pairs(tokenizer):
+def test_examples_truncate_or_drop_overlong_pairs(vocabulary):
     pairs = PAIRS[:4]
-    truncated = make_examples(pairs, tokenizer, tokenizer, 4, 4, overlong="truncate")
+    truncated = make_examples(pairs, vocabulary, vocabulary, 4, 4, overlong="truncate")
     assert truncated.truncated > 0 and truncated.dropped == 0
-    assert max(truncated.source_ids.row_lengths()) <= 4
-    assert all(row[-1] == END_ID for row in truncated.source_ids.to_list())
-    dropped = make_examples(pairs, tokenizer, tokenizer, 4, 4, overlong="drop")
+    assert truncated.source.shape[1] <= 4 and truncated.target.shape[1] <= 3
+    assert all(row[row != PAD_ID][-1] == END_ID for row in truncated.source)
+    dropped = make_examples(pairs, vocabulary, vocabulary, 4, 4, overlong="drop")
     assert dropped.dropped == truncated.truncated
-    assert dropped.source_ids.nrows() == len(pairs) - dropped.dropped
+    assert len(dropped.source) == len(dropped.target) == len(pairs) - dropped.dropped
 
 
-def test_dataset_batches_shift_targets_and_mask_padding(tokenizer):
-    examples = make_examples(PAIRS, tokenizer, tokenizer, 32, 32)
-    batches = list(make_dataset(examples, tokens_per_batch=64, shuffle=True, seed=1))
-    assert sum(len(b[1]) for b in batches) == len(PAIRS)
-    for inputs, labels, weights in batches:
-        decoder_inputs = inputs["decoder_inputs"].numpy()
-        labels = labels.numpy()
-        assert (decoder_inputs[:, 0] == START_ID).all()
-        np.testing.assert_array_equal(decoder_inputs[:, 1:], np.where(labels == END_ID, PAD_ID, labels)[:, :-1])
-        assert ((labels == END_ID).sum(axis=1) == 1).all()
-        np.testing.assert_array_equal(weights.numpy(), (labels != PAD_ID).astype("float32"))
-        assert inputs["encoder_inputs"].shape[0] * max(inputs["encoder_inputs"].shape[1], labels.shape[1]) <= 64 or len(labels) == 1
+def test_examples_hold_the_vocabulary_ids(vocabulary):
+    examples = make_examples(PAIRS[:4], vocabulary, vocabulary, 32, 32)
+    for (source, target), source_row, target_row in zip(PAIRS, examples.source, examples.target):
+        assert list(source_row[source_row != PAD_ID]) == vocabulary.encode([source])[0] + [END_ID]
+        assert list(target_row[target_row != PAD_ID]) == vocabulary.encode([target])[0]
 
 
-def test_length_buckets_waste_little_on_padding(tokenizer):
-    pairs = [(" ".join(["Good morning."] * n), " ".join(["Buenos días."] * n)) for n in range(1, 9)] * 50
-    examples = make_examples(pairs, tokenizer, tokenizer, 64, 64)
-    real = padded = 0
-    for _, labels, weights in make_dataset(examples, tokens_per_batch=512, shuffle=True):
-        real += float(tf.reduce_sum(weights))
-        padded += weights.shape[0] * weights.shape[1]
-    assert real / padded > 0.75
-
-
-def test_padding_to_buckets_gives_a_few_shapes_and_the_same_pairs(tokenizer):
-    pairs = [(" ".join(["Good morning."] * n), " ".join(["Buenos días."] * n)) for n in range(1, 13)] * 20
-    examples = make_examples(pairs, tokenizer, tokenizer, 64, 64)
-
-    def batches(pad_to_bucket):
-        return list(make_dataset(examples, tokens_per_batch=256, shuffle=True, pad_to_bucket=pad_to_bucket))
-
-    def rows(batches):
-        return sorted(
-            (tuple(np.trim_zeros(s, "b")), tuple(np.trim_zeros(d, "b")), tuple(np.trim_zeros(l, "b")))
-            for inputs, labels, _ in batches
-            for s, d, l in zip(inputs["encoder_inputs"].numpy(), inputs["decoder_inputs"].numpy(), labels.numpy()))
-
-    fitted, bucketed = batches(False), batches(True)
-    assert rows(bucketed) == rows(fitted)
-    widths = {inputs["encoder_inputs"].shape[1] for inputs, _, _ in bucketed}
-    assert widths <= set(buckets.bucket_lengths(max(widths)))
-    shapes = {tuple(inputs["encoder_inputs"].shape) for inputs, _, _ in bucketed}
-    assert len(shapes) <= 2 * len(widths)  # a full batch and the remainder per bucket
-    for inputs, labels, weights in bucketed:
-        assert inputs["decoder_inputs"].shape == labels.shape == weights.shape == inputs["encoder_inputs"].shape
+def test_pad_rows_pads_and_cuts_to_the_width():
+    np.testing.assert_array_equal(pad_rows([[5, 6, 7], [8]], width=2), [[5, 6], [8, 0]])
+    assert pad_rows([[5, 6, 7], [8]]).shape == (2, 3) and pad_rows([]).shape == (0, 1)

@@ -1,0 +1,60 @@
+"""The device that trains: what it is, the defaults it calls for, and a compilation cache kept across runs.
+
+Imports no TensorFlow unless the Keras backend is TensorFlow.
+"""
+
+import os
+
+import keras
+
+# Positions per batch at least, on a GPU or TPU: a CPU-sized batch leaves most of the card idle.
+ACCELERATOR_TOKENS_PER_BATCH = 16384
+
+
+def accelerator():
+    """"gpu", "tpu" or "cpu": the kind of the first device the Keras backend computes on."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.devices()[0].platform
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    if backend == "torch":
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    return "cpu"
+
+
+def default_mixed_precision(kind):
+    """bfloat16 compute on a GPU or TPU (same range as float32: no loss scaling), float32 on a CPU."""
+    return "mixed_bfloat16" if kind in ("gpu", "tpu") else "float32"
+
+
+def default_tokens_per_batch(preset_value, kind):
+    """The preset's batch, raised to `ACCELERATOR_TOKENS_PER_BATCH` on a GPU or TPU."""
+    return max(preset_value, ACCELERATOR_TOKENS_PER_BATCH) if kind in ("gpu", "tpu") else preset_value
+
+
+def default_compilation_cache_dir():
+    """Where compiled steps are kept between runs: $XDG_CACHE_HOME/kseq/jax (~/.cache/kseq/jax)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "kseq", "jax")
+
+
+def enable_compilation_cache(directory):
+    """Keeps JAX's compiled train and test steps in `directory`, so a second run of the same shapes
+    compiles nothing. Returns whether a cache is on (only JAX keeps one: TensorFlow's XLA does not)."""
+    if keras.backend.backend() != "jax":
+        return False
+    import jax
+
+    os.makedirs(directory, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", directory)
+    # Every step's compilation is worth keeping, however short on a small model.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return True
