@@ -157,3 +157,116 @@ def test_mixed_precision_run_trains_and_saves_a_float32_model(tmp_path):
         loss = float(next(csv.DictReader(f))["loss"])
     assert loss == loss and loss < 10  # finite: loss scaling kept float16 from overflowing
     assert json.loads((out / "config.json").read_text())["settings"]["mixed_precision"] == "mixed_float16"
+
+
+# As on a GPU machine with JAX only: importing TensorFlow fails.
+TRAIN_WITHOUT_TENSORFLOW = """
+import runpy, sys
+sys.modules["tensorflow"] = None
+sys.argv = ["train.py"] + sys.argv[1:]
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def run_on_jax(*args, env=None):
+    """train.py on Keras' JAX backend in a process where TensorFlow cannot be imported."""
+    return subprocess.run(
+        [sys.executable, "-c", TRAIN_WITHOUT_TENSORFLOW, *args], cwd=REPO, capture_output=True, text=True,
+        timeout=600, env=dict(os.environ, KERAS_BACKEND="jax", JAX_LOG_COMPILES="1", **(env or {})))
+
+
+def compilations(log, function):
+    """How many times JAX compiled `function` (cache hits are compilations the cache saved)."""
+    return log.count(f"Compiling jit({function})")
+
+
+def batch_shapes(stdout):
+    return next(line for line in stdout.splitlines() if line.startswith("Batches:"))
+
+
+@pytest.fixture(scope="module")
+def jax_run(tmp_path_factory):
+    """(run directory trained on JAX without TensorFlow, the process's output, the data file)."""
+    from kseq.builtin_corpus import builtin_pairs
+
+    tmp_path = tmp_path_factory.mktemp("jax_run")
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(f"{s}\t{t}\n" for s, t in builtin_pairs()[:3000]), encoding="utf-8")
+    out = tmp_path / "run"
+    result = run_on_jax("--preset", "tiny", "--epochs", "4", "--data", str(data), "--out", str(out),
+                        "--compilation-cache", str(tmp_path / "cache"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result, data
+
+
+def test_trains_on_jax_without_tensorflow_and_prints_the_export_command(jax_run):
+    out, result, _ = jax_run
+    assert {"config.json", "tokenizer.model", "model.keras", "metrics.json", "history.csv", "curves.png",
+            } <= set(os.listdir(out))
+    assert f"python -m export {out}" in result.stdout
+    with open(out / "history.csv") as f:
+        losses = [float(row["loss"]) for row in csv.DictReader(f)]
+    assert len(losses) == 4 and losses[-1] < 0.8 * losses[0]
+    config = json.loads((out / "config.json").read_text())
+    assert config["settings"]["backend"] == "jax" and config["settings"]["jit_compile"]
+
+
+def test_jax_compiles_each_step_once_per_bucket(jax_run):
+    _, result, _ = jax_run
+    buckets = batch_shapes(result.stdout).count("(") - 1  # "shapes (rows, positions) [(r, n), ...]"
+    assert 1 <= buckets <= 4
+    # Four epochs, shuffled: still one compilation per bucket, for training and for validation.
+    assert 1 <= compilations(result.stderr, "train_step") <= buckets
+    assert 1 <= compilations(result.stderr, "test_step") <= buckets
+
+
+def test_a_second_run_of_the_same_shapes_compiles_nothing(jax_run, tmp_path):
+    first, _, data = jax_run
+    # The same settings (the epochs set the schedule, which is compiled into the step).
+    again = run_on_jax("--preset", "tiny", "--epochs", "4", "--data", str(data), "--out", str(tmp_path / "run"),
+                       "--compilation-cache", str(first.parent / "cache"), "--no-export")
+    assert again.returncode == 0, again.stderr[-3000:]
+    steps = compilations(again.stderr, "train_step")
+    assert steps >= 1 and again.stderr.count("cache hit for 'jit_train_step'") == steps
+    off = run_on_jax("--preset", "tiny", "--epochs", "1", "--data", str(data), "--out", str(tmp_path / "off"),
+                     "--no-compilation-cache", "--no-export")
+    assert off.returncode == 0 and "cache hit for 'jit_train_step'" not in off.stderr
+
+
+def test_a_jax_trained_run_scores_and_exports_the_same_under_tensorflow(jax_run):
+    from export.export_run import export_run
+    from export.parity import check_parity
+    from kseq.backends import load
+    from kseq.data import load_corpus
+    from kseq.evaluation import evaluate
+
+    out, _, data = jax_run
+    test_pairs = load_corpus(str(data)).test
+    scores, _ = evaluate(load(str(out), "keras"), test_pairs, verbose=False)
+    jax_scores = json.loads((out / "metrics.json").read_text())["keras"]
+    assert scores["bleu"] == pytest.approx(jax_scores["bleu"], abs=0.5)
+    export_run(str(out), log=lambda *_: None)
+    report = check_parity(str(out), [source for source, _ in test_pairs])
+    for backend in ("saved_model", "tflite", "tflite_ids"):
+        assert report[backend]["same_ids"] == 100.0, report[backend]
+
+
+def test_data_parallel_on_two_devices_matches_one_device(jax_run, tmp_path):
+    _, _, data = jax_run
+    runs = {}
+    for name, extra in (("one", []), ("two", ["--distribute", "data_parallel"])):
+        result = run_on_jax("--preset", "tiny", "--epochs", "2", "--data", str(data), "--out", str(tmp_path / name),
+                            "--no-export", "--no-compilation-cache", *extra,
+                            env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        with open(tmp_path / name / "history.csv") as f:
+            runs[name] = [float(row["loss"]) for row in csv.DictReader(f)]
+        runs[name + "_stdout"] = result.stdout
+    assert "Distributed (data_parallel): 2 replicas" in runs["two_stdout"]
+    # Rows per batch are multiples of 16 instead of 8 on two devices: nearly the same batches.
+    assert runs["two"][-1] == pytest.approx(runs["one"][-1], rel=0.07)
+
+
+def test_data_parallel_is_refused_on_tensorflow(tmp_path):
+    result = run_train("--preset", "tiny", "--distribute", "data_parallel", "--out", str(tmp_path / "run"))
+    assert result.returncode != 0 and "KERAS_BACKEND=jax" in result.stderr and "Traceback" not in result.stderr
