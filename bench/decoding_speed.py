@@ -32,24 +32,8 @@ from bench.peers import keras_io_translation as peer  # noqa: E402
 from kseq import run_directory as rd  # noqa: E402
 from kseq.backends import KerasBackend, load, tflite_path  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
-from kseq.decoding import greedy_decode  # noqa: E402
 from kseq.evaluation import group_references  # noqa: E402
 from kseq.tokenizer import PAD_ID  # noqa: E402
-
-
-class UncachedKeras(KerasBackend):
-    """Keras decoding without the cache: the reference the cache must beat."""
-
-    def __init__(self, run_dir):
-        super().__init__(run_dir)
-        translator = self.translator
-        self._decode = tf.function(
-            lambda ids: greedy_decode(translator.model, ids, translator.max_length, use_cache=False),
-            input_signature=[tf.TensorSpec([None, None], tf.int32)])
-
-    def translate(self, texts):
-        ids = self._decode(self.translator.source_ids(tf.constant(list(texts))))
-        return None, ids.numpy()
 
 
 def time_backend(backend, sources, batch_size, repeats):
@@ -129,7 +113,7 @@ def main(argv=None):
 
     model_file = os.path.join(args.run_dir, rd.MODEL_FILE)
     candidates = [("keras, cached", lambda: load(args.run_dir, "keras"), (1, 32), model_file),
-                  ("keras, no cache", lambda: UncachedKeras(args.run_dir), (1, 32), model_file)]
+                  ("keras, no cache", lambda: KerasBackend.from_run_dir(args.run_dir, use_cache=False), (1, 32), model_file)]
     versions = rd.saved_model_versions(args.run_dir)
     if versions:
         candidates.append(("saved_model", lambda: load(args.run_dir, "saved_model"), (1, 32),
@@ -181,7 +165,7 @@ def print_ratios(rows):
 
 
 def print_long_outputs(run_dir, sources, tokens, repeats):
-    cached, uncached = load(run_dir, "keras"), UncachedKeras(run_dir)
+    cached, uncached = load(run_dir, "keras"), KerasBackend.from_run_dir(run_dir, use_cache=False)
     long_sources = joined_sources(sources, cached.translator.source_tokenizer, tokens)
     _, ids = cached.translate(long_sources)
     generated = (ids != PAD_ID).sum(axis=1).mean()

@@ -20,20 +20,18 @@ import sys
 import time
 
 import keras
-import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
 from kseq import run_directory as rd  # noqa: E402
-from kseq.backends import TranslatorBackend  # noqa: E402
-from kseq.data import load_corpus, make_dataset, make_examples  # noqa: E402
+from kseq.backends import KerasBackend  # noqa: E402
+from kseq.data import load_corpus, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score, translate_all  # noqa: E402
 from kseq.presets import PRESETS  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
-from kseq.training import build_tokenizers, with_cardinality  # noqa: E402
-from kseq.translator import Translator  # noqa: E402
+from kseq.training import build_vocabularies, make_batches  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,8 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class ProbedBudget(TimeBudget):
     """A `TimeBudget` that scores the model on the probe set every `every` minutes."""
 
-    def __init__(self, minutes, every, probe, schedule=None, last=None):
-        super().__init__(minutes, schedule)
+    def __init__(self, minutes, every, probe, learning_rate=None, warmup_steps=0, last=None):
+        super().__init__(minutes, learning_rate, warmup_steps)
         self.every = 60.0 * every
         self.probe = probe  # () -> scores
         self.last = last  # () -> scores, once the budget is spent, before fit() ends
@@ -71,25 +69,26 @@ def scores(backend, sources, references, lowercase_only=False):
 
 def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=None):
     """Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
-    tokenizer, _ = build_tokenizers(corpus.train, settings)
+    vocabulary, _ = build_vocabularies(corpus.train, settings)
     lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
-    examples = make_examples(corpus.train, tokenizer, tokenizer, *lengths)
-    dataset, steps_per_epoch = with_cardinality(
-        make_dataset(examples, settings["tokens_per_batch"], shuffle=True, seed=0,
-                     pad_to_bucket=settings["jit_compile"]))
-    model = build_model(settings, tokenizer.vocabulary_size())
-    schedule = compile_model(model, settings, steps_per_epoch)
-    backend = TranslatorBackend(Translator(model, tokenizer, tokenizer))
+    examples = make_examples(corpus.train, vocabulary, vocabulary, *lengths)
+    batches, _ = make_batches(examples, examples, settings)
+    steps_per_epoch = len(batches)
+    model = build_model(settings, vocabulary.size)
+    compile_model(model, settings, steps_per_epoch)
+    backend = KerasBackend(model, vocabulary, vocabulary)
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
     last = (lambda: scores(backend, *test_set)) if settings.get("ema_momentum") else None
-    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), schedule, last)
+    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), settings["learning_rate"],
+                          settings["warmup_steps"], last)
     print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch", flush=True)
-    model.fit(dataset, epochs=10_000, callbacks=[budget], verbose=0)
+    data = batches.as_tf_dataset() if keras.backend.backend() == "tensorflow" else batches
+    model.fit(data, epochs=10_000, callbacks=[budget], verbose=0)
     if save_dir:  # a run directory, for `python -m export` and bench/decoding_speed.py
         os.makedirs(save_dir, exist_ok=True)
         files = rd.tokenizer_files(joint_vocabulary=True)
-        rd.save_tokenizers(save_dir, tokenizer, tokenizer, files)
-        rd.write_config(save_dir, settings, model, files, tokenizer.vocabulary_size())
+        rd.save_vocabularies(save_dir, vocabulary, vocabulary, files)
+        rd.write_config(save_dir, settings, model, files, vocabulary.size)
         model.save(os.path.join(save_dir, rd.MODEL_FILE))
     return backend, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
 
@@ -164,7 +163,7 @@ def main(argv=None):
         results["keras.io peer"] = {"curve": curve, "steps": int(steps),
                                     "test": scores(backend, *test_set, lowercase_only=True)}
 
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, TensorFlow {tf.__version__}"
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Keras {keras.__version__} on {keras.backend.backend()}"
     report = {"machine": machine, "minutes": args.minutes, "test_sources": len(test_set[0]),
               "probe_sources": len(probe_set[0]), "settings": settings, "results": results,
               "wall_minutes": round((time.time() - started) / 60, 1)}

@@ -22,21 +22,21 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
-from kseq.data import make_dataset, make_examples, read_tsv  # noqa: E402
+from kseq.batching import LengthBatches  # noqa: E402
+from kseq.data import make_examples, read_tsv  # noqa: E402
 from kseq.loss import SmoothedSparseCrossentropy  # noqa: E402
 from kseq.model import Seq2SeqTransformer  # noqa: E402
-from kseq.tokenizer import Tokenizer  # noqa: E402
+from kseq.vocabulary import Vocabulary, learn_vocabulary  # noqa: E402
 
 WARMUP_STEPS = 5
 
 
 def kseq_setup(pairs, tokens_per_batch):
-    tokenizer = Tokenizer(max_vocabulary_size=peer.VOCABULARY_SIZE)
-    tokenizer.adapt(text for pair in pairs for text in pair)
-    examples = make_examples(pairs, tokenizer, tokenizer, 64, 64)
-    dataset = make_dataset(examples, tokens_per_batch, shuffle=True, seed=0).repeat()
+    vocabulary = Vocabulary(learn_vocabulary((text for pair in pairs for text in pair), peer.VOCABULARY_SIZE))
+    examples = make_examples(pairs, vocabulary, vocabulary, 64, 64)
+    dataset = LengthBatches(examples.source, examples.target, tokens_per_batch, shuffle=True).as_tf_dataset().repeat()
     model = Seq2SeqTransformer(
-        vocabulary_size=tokenizer.vocabulary_size(), num_encoder_layers=1, num_decoder_layers=1,
+        vocabulary_size=vocabulary.size, num_encoder_layers=1, num_decoder_layers=1,
         hidden_dim=peer.EMBED_DIM, num_heads=peer.NUM_HEADS, intermediate_dim=peer.INTERMEDIATE_DIM,
         dropout=0.1, max_source_length=64, max_target_length=64)
     model.compile(keras.optimizers.AdamW(1e-3), SmoothedSparseCrossentropy(0.1))

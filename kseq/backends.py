@@ -38,15 +38,19 @@ class KerasBackend:
     backend compiles the decoder a few times.
     """
 
-    def __init__(self, run_dir, max_length=None):
+    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True):
         from kseq.decoding import make_greedy_decoder
 
-        config = rd.load_config(run_dir)
-        self.source_vocabulary, self.target_vocabulary = rd.load_vocabularies(run_dir, config)
-        self.model = rd.load_model(run_dir)
-        self.max_source_length = self.model.max_source_length
+        self.model = model
+        self.source_vocabulary, self.target_vocabulary = source_vocabulary, target_vocabulary
+        self.max_source_length = model.max_source_length
         self.source_widths = sorted({max(1, self.max_source_length * k // 4) for k in range(1, 5)})
-        self.decode = make_greedy_decoder(self.model, max_length)
+        self.decode = make_greedy_decoder(model, max_length, use_cache)
+
+    @classmethod
+    def from_run_dir(cls, run_dir, max_length=None, use_cache=True):
+        vocabularies = rd.load_vocabularies(run_dir, rd.load_config(run_dir))
+        return cls(rd.load_model(run_dir), *vocabularies, max_length=max_length, use_cache=use_cache)
 
     def translate(self, texts):
         from kseq.data import pad_rows
@@ -130,7 +134,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
             "`python -m export RUN_DIR --max-output-length N`, or use backend='keras'."
         )
     if backend == "keras":
-        return KerasBackend(run_dir, max_length)
+        return KerasBackend.from_run_dir(run_dir, max_length)
     if backend == "saved_model":
         return SavedModelBackend(run_dir)
     from kseq.litert import IdsModelTranslator, TextModelTranslator

@@ -16,7 +16,8 @@ import numpy as np
 
 from kseq.special_ids import END_ID, PAD_ID, START_ID
 
-MAX_BUCKETS = 4
+MAX_BUCKETS = 4  # when the step is compiled per shape (JAX, XLA)
+UNCOMPILED_BUCKETS = 12  # TensorFlow's graphs without XLA take any shape: finer buckets pad less
 LENGTH_MULTIPLE = 8  # bucket lengths are multiples of 8 (and the longest pair's length)
 
 
@@ -38,16 +39,17 @@ def choose_bucket_lengths(lengths, max_buckets=MAX_BUCKETS, multiple=LENGTH_MULT
     candidates = [c for c in range(multiple, longest, multiple)] + [longest]
     # pairs[i]: how many pairs fit candidates[i] but not candidates[i - 1].
     pairs = np.bincount(np.searchsorted(candidates, lengths), minlength=len(candidates))
+    below = np.concatenate([[0], np.cumsum(pairs)])  # below[j]: pairs up to candidates[j - 1]
     # best[k][j]: least positions for the pairs up to candidates[j], with k
     # buckets, the last one candidates[j].
     best = [[np.inf] * len(candidates) for _ in range(max_buckets + 1)]
     choice = [[None] * len(candidates) for _ in range(max_buckets + 1)]
     for j, length in enumerate(candidates):
-        best[1][j] = pairs[: j + 1].sum() * length
+        best[1][j] = below[j + 1] * length
     for k in range(2, max_buckets + 1):
         for j, length in enumerate(candidates):
             for i in range(j):
-                cost = best[k - 1][i] + pairs[i + 1 : j + 1].sum() * length
+                cost = best[k - 1][i] + (below[j + 1] - below[i + 1]) * length
                 if cost < best[k][j]:
                     best[k][j], choice[k][j] = cost, i
     k = min(range(1, max_buckets + 1), key=lambda k: best[k][-1])

@@ -20,6 +20,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         backup_dir: str. Where the backup lives while training runs.
     """
 
+    async_safe = True  # saves once an epoch: needs no step's logs
+
     def __init__(self, backup_dir):
         super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=True)
 

@@ -81,7 +81,7 @@ def greedy_decode(model, source_ids, max_length=None, use_cache=True):
     return greedy_search(step, cache, batch_size, max_length)
 
 
-def make_greedy_decoder(model, max_length=None):
+def make_greedy_decoder(model, max_length=None, use_cache=True):
     """`greedy_decode` compiled for the Keras backend: NumPy source ids in, NumPy ids out.
 
     It compiles once per input shape (`jax.jit`, or a `tf.function` graph);
@@ -95,13 +95,13 @@ def make_greedy_decoder(model, max_length=None):
 
         def decode(values, source_ids):
             with keras.StatelessScope(state_mapping=list(zip(model.variables, values))):
-                return greedy_decode(model, source_ids, max_length)
+                return greedy_decode(model, source_ids, max_length, use_cache)
 
         compiled = jax.jit(decode)
         return lambda source_ids: np.asarray(compiled([v.value for v in model.variables], source_ids))
     if backend == "tensorflow":
         import tensorflow as tf
 
-        compiled = tf.function(lambda source_ids: greedy_decode(model, source_ids, max_length))
+        compiled = tf.function(lambda source_ids: greedy_decode(model, source_ids, max_length, use_cache))
         return lambda source_ids: compiled(tf.constant(source_ids)).numpy()
-    return lambda source_ids: ops.convert_to_numpy(greedy_decode(model, source_ids, max_length))
+    return lambda source_ids: ops.convert_to_numpy(greedy_decode(model, source_ids, max_length, use_cache))

@@ -26,14 +26,16 @@ import numpy as np
 from kseq import device, distribution, presets
 from kseq import run_directory as rd
 from kseq.backends import load
-from kseq.batching import LengthBatches, choose_bucket_lengths, pair_lengths
-from kseq.checkpoint import AtomicBackupAndRestore
+from kseq.batching import (
+    MAX_BUCKETS, UNCOMPILED_BUCKETS, LengthBatches, choose_bucket_lengths, pair_lengths,
+)
 from kseq.data import DataError, load_corpus, make_examples
 from kseq.evaluation import evaluate
 from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
 from kseq.recipe import build_model, compile_model
 from kseq.time_budget import TimeBudget
+from kseq.training_callbacks import Throughput, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 UNBOUNDED_EPOCHS = 10_000
@@ -141,10 +143,12 @@ def build_vocabularies(train_pairs, settings):
 
 
 def make_batches(train_examples, valid_examples, settings, row_multiple=1):
-    """Training and validation batches, in at most 4 shapes shared by both."""
+    """Training and validation batches in a few shapes shared by both: at most 4 when
+    the step compiles per shape (`jit_compile`), finer buckets when it does not."""
     lengths = np.concatenate([pair_lengths(e.source, e.target) for e in (train_examples, valid_examples)])
+    max_buckets = MAX_BUCKETS if settings["jit_compile"] else UNCOMPILED_BUCKETS
     options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
-                   bucket_lengths=choose_bucket_lengths(lengths))
+                   bucket_lengths=choose_bucket_lengths(lengths, max_buckets))
     return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
                           seed=settings["seed"], **options),
             LengthBatches(valid_examples.source, valid_examples.target, **options))
@@ -160,8 +164,8 @@ def tensorflow_available():
     return True
 
 
-def train(settings, run_dir, resume=False, export=True):
-    """Runs the whole job; returns the test metrics."""
+def train(settings, run_dir, resume=False, export=True, callbacks=()):
+    """Runs the whole job; returns the test metrics. `callbacks` join `fit()`'s own."""
     started = time.time()
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
     strategy = distribution.make_strategy(settings.get("distribute", "none"))
@@ -222,23 +226,10 @@ def train(settings, run_dir, resume=False, export=True):
         train_data,
         validation_data=valid_data,
         epochs=settings["epochs"],
-        callbacks=[
-            keras.callbacks.TerminateOnNaN(),
-            *([budget] if budget else []),
-            throughput,
-            keras.callbacks.CSVLogger(history_file, append=resume),
-            # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
-            *([keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR))]
-              if keras.backend.backend() == "tensorflow" else []),
-            keras.callbacks.ModelCheckpoint(
-                os.path.join(run_dir, rd.MODEL_FILE), monitor="val_loss", save_best_only=True,
-                # Keras saves the first epoch whatever its loss; a threshold
-                # keeps a NaN epoch from overwriting a good model.
-                initial_value_threshold=best_validation_loss(history_file) if resume else math.inf,
-            ),
-            # Last, so an epoch is only marked done once the others have logged it.
-            AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
-        ],
+        callbacks=training_callbacks(
+            run_dir, throughput, resume, budget=budget, extra=callbacks,
+            best_loss=best_validation_loss(history_file) if resume else math.inf),
+        shuffle=False,  # the batches shuffle themselves, with the seed
         verbose=1 if sys.stdout.isatty() else 2,
     )
     training_seconds = time.time() - started
@@ -247,7 +238,7 @@ def train(settings, run_dir, resume=False, export=True):
         return None
     if budget and budget.exhausted:
         print(f"Training stopped: the {settings['time_budget_minutes']:g}-minute budget is spent.")
-    elif model.stop_training:  # TerminateOnNaN stopped it
+    elif model.stop_training:  # StopOnNaN stopped it
         message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
         if not os.path.isfile(os.path.join(run_dir, rd.MODEL_FILE)):
             raise SystemExit(f"{message} No epoch ended with a finite validation loss, so there "
@@ -282,32 +273,6 @@ def train(settings, run_dir, resume=False, export=True):
               f"`python -m export {run_dir}`.")
     print(f"Run directory: {run_dir} ({time.time() - started:.0f} s in all)")
     return metrics
-
-
-class Throughput(keras.callbacks.Callback):
-    """Logs target tokens (pieces and end ids) per second of training in each epoch; keeps the best."""
-
-    def __init__(self, tokens_per_epoch, steps_per_epoch):
-        super().__init__()
-        self.tokens_per_epoch = tokens_per_epoch
-        self.steps_per_epoch = steps_per_epoch
-        self.best = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-        self.steps = 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        self.finished = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        # Up to the last batch: validation is not training.
-        seconds = self.finished - self.started
-        speed = round(self.tokens_per_epoch * self.steps / self.steps_per_epoch / seconds)
-        self.best = max(self.best or 0, speed)
-        if logs is not None:
-            logs["target_tokens_per_second"] = speed
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ def kseq(*args, stdin=None):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("command", ["train", "export", "translate", "evaluate", "attention", "pretokenize"])
+@pytest.mark.parametrize("command", ["train", "export", "translate", "evaluate", "attention"])
 def test_every_command_has_help(command):
     result = kseq(command, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout

@@ -87,3 +87,26 @@ def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
     # The tiny model's top two logits are often close; the small preset's
     # figure (BENCHMARKS.md) is the one to hold against the 99 % goal.
     assert same >= 0.95
+
+
+def test_attention_dropout_is_apart_from_residual_dropout(monkeypatch):
+    """keras-nlp hands `dropout` to its attention layers; Keras fuses attention only at rate 0.
+
+    Pins the private attributes `kseq.model._set_attention_dropout` sets on the installed
+    keras-nlp and Keras.
+    """
+    model = Seq2SeqTransformer(**{**CONFIG, "dropout": 0.1})
+    attentions = [getattr(layer, name) for layer in model.encoder_layers + model.decoder_layers
+                  for name in ("_self_attention_layer", "_cross_attention_layer") if hasattr(layer, name)]
+    assert len(attentions) == 2 + 2 * 2 and all(a.dropout == 0.0 for a in attentions)
+    assert model.decoder_layers[0]._self_attention_dropout.rate == 0.1  # residual dropout stays
+    from keras.src import ops as keras_internal_ops  # what MultiHeadAttention calls
+
+    fused = []
+    original = keras_internal_ops.dot_product_attention
+    monkeypatch.setattr(keras_internal_ops, "dot_product_attention",
+                        lambda *a, **k: fused.append(1) or original(*a, **k))
+    model(batch(), training=True)
+    assert len(fused) == len(attentions)  # every attention took the fused path
+    with_dropout = Seq2SeqTransformer(**{**CONFIG, "attention_dropout": 0.2})
+    assert all(getattr(layer, "_self_attention_layer").dropout == 0.2 for layer in with_dropout.encoder_layers)

@@ -1,0 +1,138 @@
+"""Training speed on an accelerator: tokens/s, model FLOPs utilization, compile seconds, BLEU against time.
+
+    KERAS_BACKEND=jax python bench/gpu_training.py --data ../shared/data/spa-eng --preset base \
+        [--epochs 20] [--probe 500] [--peak-tflops 989] [--out RUN_DIR] [any train.py flag]
+
+It runs `train.py`'s own job (`kseq.training.train`, no export) and prints:
+- target tokens/s (pieces and end ids that count in the loss), per epoch and
+  the median of the epochs after the first (which compiles);
+- model FLOPs utilization: 6 x parameters x target tokens/s over the device's
+  peak (the card and the peak used are printed; pass --peak-tflops for a card
+  not in `PEAK_TFLOPS`, e.g. a CPU);
+- seconds spent compiling (JAX's own compile-time events; other backends: not measured);
+- BLEU of greedy decoding on the first `--probe` test sources after each epoch,
+  against wall-clock seconds since this process started, and the whole test
+  split's BLEU at the end (from the run's metrics.json).
+"""
+
+import time
+
+STARTED = time.perf_counter()  # before the heavy imports: the wall clock counts them
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+import keras  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from kseq import device  # noqa: E402
+from kseq import run_directory as rd  # noqa: E402
+from kseq.backends import KerasBackend  # noqa: E402
+from kseq.data import load_corpus  # noqa: E402
+from kseq.evaluation import group_references, score, translate_all  # noqa: E402
+from kseq.training import parse_args, settings_from_args, train  # noqa: E402
+
+# Dense bf16 peaks, TFLOP/s (vendor data sheets; SXM parts for H100/H200).
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "V100": 125.0}
+
+
+class Probe(keras.callbacks.Callback):
+    """After each epoch: BLEU on the probe sources against wall-clock seconds since the process began."""
+
+    def __init__(self, run_dir, pairs, batch_size):
+        super().__init__()
+        self.run_dir = run_dir
+        self.sources, self.references = group_references(pairs)
+        self.batch_size = batch_size
+        self.curve = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        vocabularies = rd.load_vocabularies(self.run_dir, rd.load_config(self.run_dir))
+        backend = KerasBackend(self.model, *vocabularies)
+        hypotheses = translate_all(backend, self.sources, self.batch_size, verbose=False)
+        bleu = score(hypotheses, self.references)["bleu"]
+        self.curve.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - STARTED, 1),
+                           "bleu": bleu, "tokens_per_second": (logs or {}).get("target_tokens_per_second")})
+        print(f"  epoch {epoch + 1}: probe BLEU {bleu:.2f} at {self.curve[-1]['seconds']:.0f} s", flush=True)
+
+
+def compile_seconds():
+    """A list that JAX's compile-time events add to, or None on other backends."""
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    seconds = []
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            seconds.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    return seconds
+
+
+def device_name():
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind
+    return device.accelerator()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--probe", type=int, default=500, help="Test sources scored after each epoch.")
+    parser.add_argument("--peak-tflops", type=float, help="The device's dense peak, for the utilization.")
+    parser.add_argument("--json", help="Also write the figures here.")
+    args, train_argv = parser.parse_known_args(argv)
+    train_args = parse_args(train_argv)
+    settings = settings_from_args(train_args)
+    if train_args.compilation_cache:
+        device.enable_compilation_cache(train_args.compilation_cache)
+    run_dir = rd.prepare(train_args.out or tempfile.mkdtemp(prefix="kseq-gpu-bench-"))
+    corpus = load_corpus(settings["data"])
+    probe = Probe(run_dir, corpus.test[: args.probe], settings["eval_batch_size"])
+    compiling = compile_seconds()
+
+    metrics = train(settings, run_dir, export=False, callbacks=[probe])
+
+    name = device_name()
+    peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+    speeds = [point["tokens_per_second"] for point in probe.curve if point["tokens_per_second"]]
+    steady = statistics.median(speeds[1:]) if len(speeds) > 1 else speeds[0]
+    parameters = rd.load_model(run_dir).count_params()
+    utilization = 6 * parameters * steady / (peak * 1e12) if peak else None
+    result = {
+        "device": name, "backend": keras.backend.backend(), "preset": settings["preset"],
+        "mixed_precision": settings.get("mixed_precision") or "float32",
+        "tokens_per_batch": settings["tokens_per_batch"], "parameters": parameters,
+        "target_tokens_per_second": steady, "peak_tflops": peak, "model_flops_utilization": utilization,
+        "compile_seconds": round(sum(compiling), 1) if compiling is not None else None,
+        "test_bleu": metrics["keras"]["bleu"], "test_sources": metrics["keras"]["sentences"],
+        "wall_seconds": round(time.perf_counter() - STARTED, 1), "curve": probe.curve,
+    }
+    print(f"\nDevice: {name} ({result['backend']}, {result['mixed_precision']}), preset {settings['preset']}, "
+          f"{parameters:,} parameters, {settings['tokens_per_batch']} positions per batch.")
+    print("| figure | value |\n| --- | ---: |")
+    print(f"| target tokens/s (median of epochs after the first) | {steady:,.0f} |")
+    print(f"| model FLOPs utilization (6 x parameters x tokens/s over {peak or '?'} TFLOP/s) | "
+          + (f"{100 * utilization:.1f} % |" if utilization else "not measured (no peak known) |"))
+    print("| seconds compiling | "
+          + (f"{result['compile_seconds']:.1f} |" if compiling is not None else "not measured on this backend |"))
+    print(f"| test BLEU, whole split ({result['test_sources']} sources) | {result['test_bleu']:.2f} |")
+    print(f"| wall seconds from process start, evaluation included | {result['wall_seconds']:.0f} |")
+    print("\n| epoch | seconds since start | probe BLEU | target tokens/s |\n| ---: | ---: | ---: | ---: |")
+    for point in probe.curve:
+        print(f"| {point['epoch']} | {point['seconds']:.0f} | {point['bleu']:.2f} | {point['tokens_per_second'] or 0:,.0f} |")
+    if args.json:
+        rd.write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The callbacks `train.py` gives `fit()`, and why none of them runs per step.
+
+A callback with a per-batch hook makes Keras turn each step's logs into Python
+floats, so the host waits for every step before it sends the next: the
+accelerator idles in between. So these hook epochs only, and declare
+`async_safe`; `TimeBudget` is the one per-step callback, there only with a
+time budget.
+"""
+
+import math
+import os
+import time
+
+import keras
+from keras import ops
+
+from kseq import run_directory as rd
+from kseq.checkpoint import AtomicBackupAndRestore
+
+
+class Throughput(keras.callbacks.Callback):
+    """Logs `target_tokens_per_second` (pieces and end ids that count in the loss) of each epoch's training.
+
+    Timed from the epoch's start to its validation (or its end), and scaled
+    by the steps taken, so an epoch cut short by a time budget counts right.
+    `best` keeps the fastest epoch.
+
+    Args:
+        tokens_per_epoch: int. Target tokens in one pass over the batches.
+        steps_per_epoch: int. Batches in one pass.
+    """
+
+    async_safe = True
+
+    def __init__(self, tokens_per_epoch, steps_per_epoch):
+        super().__init__()
+        self.tokens_per_epoch = tokens_per_epoch
+        self.steps_per_epoch = steps_per_epoch
+        self.best = None
+
+    def _iterations(self):
+        return int(ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started, self.first_step, self.speed = time.perf_counter(), self._iterations(), None
+
+    def on_test_begin(self, logs=None):
+        if self.speed is None:
+            steps = self._iterations() - self.first_step
+            seconds = time.perf_counter() - self.started
+            self.speed = round(self.tokens_per_epoch * steps / self.steps_per_epoch / seconds)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_test_begin()
+        self.best = max(self.best or 0, self.speed)
+        if logs is not None:
+            logs["target_tokens_per_second"] = self.speed
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training after an epoch whose loss is NaN or infinite.
+
+    Keras' `TerminateOnNaN` looks at every batch's loss, which costs a wait
+    for every step; checking once an epoch costs at most that epoch.
+    """
+
+    async_safe = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.model.stop_training = True
+
+
+class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras' `ModelCheckpoint` of the lowest `val_loss`; saving once an epoch, it needs no step's logs."""
+
+    async_safe = True
+
+
+def training_callbacks(run_dir, throughput, resume=False, best_loss=math.inf, budget=None, extra=()):
+    """Everything `fit()` gets in `train.py`, in order."""
+    return [
+        StopOnNaN(),
+        *([budget] if budget else []),
+        throughput,
+        keras.callbacks.CSVLogger(os.path.join(run_dir, rd.HISTORY_FILE), append=resume),
+        # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
+        *([keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR))]
+          if keras.backend.backend() == "tensorflow" else []),
+        BestModelCheckpoint(
+            os.path.join(run_dir, rd.MODEL_FILE), monitor="val_loss", save_best_only=True,
+            # Keras saves the first epoch whatever its loss; a threshold keeps
+            # a NaN epoch from overwriting a good model.
+            initial_value_threshold=best_loss,
+        ),
+        *extra,
+        # Last, so an epoch is only marked done once the others have logged it.
+        AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
+    ]

@@ -1,0 +1,43 @@
+import keras
+import numpy as np
+
+from kseq.time_budget import TimeBudget
+from kseq.training_callbacks import StopOnNaN, Throughput, training_callbacks
+
+PER_STEP_HOOKS = ("on_batch_end", "on_train_batch_end")
+
+
+def per_step(callbacks):
+    """The callbacks that make Keras wait for every step's logs (Keras' own rule)."""
+    return [c for c in callbacks if not getattr(c, "async_safe", False)
+            and any(not keras.src.utils.is_default(getattr(c, hook)) for hook in PER_STEP_HOOKS)]
+
+
+def test_no_callback_waits_for_each_step_unless_there_is_a_time_budget(tmp_path):
+    def waiting(**options):
+        callbacks = training_callbacks(str(tmp_path), Throughput(100, 10), **options)
+        # TensorBoard is added on TensorFlow only, whose steps are synchronous anyway.
+        return per_step([c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)])
+
+    assert waiting() == []
+    budget = TimeBudget(1.0, learning_rate=1e-3)
+    assert waiting(budget=budget) == [budget]
+
+
+def fit(callbacks, learning_rate=1e-2, epochs=3):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(learning_rate), "mse")
+    return model.fit(np.ones((64, 3)), np.ones((64, 1)), batch_size=8, epochs=epochs,
+                     validation_data=(np.ones((8, 3)), np.ones((8, 1))), callbacks=callbacks, verbose=0)
+
+
+def test_throughput_counts_the_steps_taken_and_logs_each_epoch():
+    throughput = Throughput(tokens_per_epoch=800, steps_per_epoch=8)
+    history = fit([throughput])
+    speeds = history.history["target_tokens_per_second"]
+    assert len(speeds) == 3 and all(speed > 0 for speed in speeds) and throughput.best == max(speeds)
+
+
+def test_stop_on_nan_stops_after_the_epoch_with_a_nan_loss():
+    history = fit([StopOnNaN()], learning_rate=1e30, epochs=5)
+    assert len(history.epoch) < 5 and not np.isfinite(history.history["loss"][-1])
