@@ -21,15 +21,19 @@ def next_version(run_dir):
 
 
 def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, overwrite=False,
-               log=print):
-    """Exports RUN_DIR/model.keras; returns the paths written."""
+               log=print, beam_width=4, length_penalty=0.6):
+    """Exports RUN_DIR/model.keras; returns the paths written.
+
+    The SavedModel's `translate_beam` signature keeps `beam_width` hypotheses.
+    """
     for name in formats:
         if name not in FORMATS:
             raise ValueError(f"Unknown format {name!r}: choose from {', '.join(FORMATS)}.")
     config = rd.load_config(run_dir)
     source_tokenizer, target_tokenizer = rd.load_tokenizers(run_dir, config)
     model = rd.load_model(run_dir)
-    translator = Translator(model, source_tokenizer, target_tokenizer, max_output_length)
+    translator = Translator(model, source_tokenizer, target_tokenizer, max_output_length, beam_width,
+                            length_penalty)
     written = []
 
     if "saved_model" in formats:

@@ -1,4 +1,4 @@
-"""SavedModel for TensorFlow Serving: text in, text out, greedy decoding inside."""
+"""SavedModel for TensorFlow Serving: text in, text out, greedy or beam decoding inside."""
 
 import tensorflow as tf
 
@@ -12,6 +12,8 @@ def export_saved_model(translator, directory, overwrite=False):
       (batch,) and `ids` int32 (batch, max_length).
     - `translate_ids`: `source_ids` int32 (batch, steps) -> `ids`, core TF
       ops only, for servers without TF Text.
+    - `translate_beam`: as `serving_default`, with beam search
+      (`translator.beam_width` hypotheses, kept in the `beam_width` variable).
 
     It loads with `tensorflow` and `tensorflow_text` alone (no kseq).
     """
@@ -21,9 +23,12 @@ def export_saved_model(translator, directory, overwrite=False):
     module.model_variables = [variable.value for variable in translator.model.variables]
     module.translate = translator.translate
     module.translate_ids = translator.translate_ids
+    module.translate_beam = translator.translate_beam
+    module.beam_width = tf.Variable(translator.beam_width, trainable=False, name="beam_width")
     signatures = {
         "serving_default": translator.translate.get_concrete_function(),
         "translate_ids": translator.translate_ids.get_concrete_function(),
+        "translate_beam": translator.translate_beam.get_concrete_function(),
     }
     with atomic_directory(directory, overwrite) as temporary:
         tf.saved_model.save(module, temporary, signatures=signatures)

@@ -38,19 +38,21 @@ class KerasBackend:
     backend compiles the decoder a few times.
     """
 
-    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True):
-        from kseq.decoding import make_greedy_decoder
+    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True,
+                 beam_width=1):
+        from kseq.decoding import make_decoder
 
         self.model = model
         self.source_vocabulary, self.target_vocabulary = source_vocabulary, target_vocabulary
         self.max_source_length = model.max_source_length
         self.source_widths = sorted({max(1, self.max_source_length * k // 4) for k in range(1, 5)})
-        self.decode = make_greedy_decoder(model, max_length, use_cache)
+        self.decode = make_decoder(model, max_length, use_cache, beam_width)
 
     @classmethod
-    def from_run_dir(cls, run_dir, max_length=None, use_cache=True):
+    def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1):
         vocabularies = rd.load_vocabularies(run_dir, rd.load_config(run_dir))
-        return cls(rd.load_model(run_dir), *vocabularies, max_length=max_length, use_cache=use_cache)
+        return cls(rd.load_model(run_dir), *vocabularies, max_length=max_length, use_cache=use_cache,
+                   beam_width=beam_width)
 
     def translate(self, texts):
         from kseq.data import pad_rows
@@ -70,9 +72,10 @@ def _power_of_two(count):
 
 
 class SavedModelBackend:
-    """The newest `saved_model/<version>/`, through its `serving_default` signature."""
+    """The newest `saved_model/<version>/`, through its `serving_default` signature
+    (or `translate_beam`, with `beam_width` > 1: the width it was exported with)."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, beam_width=1):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  registers the SentencePiece ops
 
@@ -85,12 +88,23 @@ class SavedModelBackend:
         self._tf = tf
         self.path = os.path.join(run_dir, rd.SAVED_MODEL_DIR, str(versions[-1]))
         try:
-            self.serve = tf.saved_model.load(self.path).signatures["serving_default"]
+            loaded = tf.saved_model.load(self.path)
         except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
             raise ValueError(
                 f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
                 f"with `python -m export {run_dir} --formats saved_model`."
             ) from None
+        self.loaded = loaded
+        self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
+        if beam_width == 1:
+            self.serve = loaded.signatures["serving_default"]
+            return
+        exported = self.exported_beam_width
+        if exported != beam_width:
+            raise ValueError(
+                f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
+                f"`python -m export {run_dir} --formats saved_model --beam-width {beam_width}`.")
+        self.serve = loaded.signatures["translate_beam"]
 
     def translate(self, texts):
         outputs = self.serve(text=self._tf.constant(list(texts), self._tf.string))
@@ -109,7 +123,7 @@ def tflite_path(run_dir, kind, variant):
     return path
 
 
-def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2):
+def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2, beam_width=1):
     """Returns a translator for RUN_DIR on one backend.
 
     Args:
@@ -121,6 +135,8 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         max_length: most output tokens; only the keras backend can change
             it, the exports keep the length they were exported with.
         num_threads: CPU threads for LiteRT.
+        beam_width: 1 for greedy decoding; more for beam search (keras, and
+            saved_model at the width it was exported with; TFLite is greedy).
     """
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
@@ -133,10 +149,15 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
             f"max_length is fixed when exporting ({backend}): re-export with "
             "`python -m export RUN_DIR --max-output-length N`, or use backend='keras'."
         )
+    if beam_width < 1:
+        raise ValueError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
+    if beam_width > 1 and backend.startswith("tflite"):
+        raise ValueError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
+                         "or saved_model backend.")
     if backend == "keras":
-        return KerasBackend.from_run_dir(run_dir, max_length)
+        return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width)
     if backend == "saved_model":
-        return SavedModelBackend(run_dir)
+        return SavedModelBackend(run_dir, beam_width)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
     if backend == "tflite":

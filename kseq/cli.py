@@ -1,4 +1,4 @@
-"""The `kseq` command: train, export, translate, evaluate, attention."""
+"""The `kseq` command: train, distill, export, serve, translate, evaluate, attention."""
 
 import argparse
 import json
@@ -13,7 +13,7 @@ EVALUATION_FILE = "evaluation.json"
 def translate_command(args):
     from kseq.backends import load
 
-    translator = load(args.run_dir, args.backend, args.variant)
+    translator = load(args.run_dir, args.backend, args.variant, beam_width=args.beam_width)
     if args.text:
         for start in range(0, len(args.text), args.batch_size):
             for translation in translator.translate(args.text[start : start + args.batch_size])[0]:
@@ -57,12 +57,13 @@ def evaluate_command(args):
     rows = []
     for backend, variant in targets:
         print(f"{backend} {variant}:", file=sys.stderr)
-        scores, _ = evaluate(load(args.run_dir, backend, variant), pairs, args.batch_size,
+        beam_width = args.beam_width if backend in ("keras", "saved_model") else 1
+        scores, _ = evaluate(load(args.run_dir, backend, variant, beam_width=beam_width), pairs, args.batch_size,
                              verbose=True)
-        rows.append({"backend": backend, "variant": variant, **scores})
-    print(f"\n{'backend':<12} {'variant':<8} {'BLEU':>6} {'chrF':>6} {'exact %':>8} {'sent/s':>8}")
+        rows.append({"backend": backend, "variant": variant, "beam_width": beam_width, **scores})
+    print(f"\n{'backend':<12} {'variant':<8} {'beam':>4} {'BLEU':>6} {'chrF':>6} {'exact %':>8} {'sent/s':>8}")
     for row in rows:
-        print(f"{row['backend']:<12} {row['variant']:<8} {row['bleu']:>6.2f} {row['chrf']:>6.2f} "
+        print(f"{row['backend']:<12} {row['variant']:<8} {row['beam_width']:>4} {row['bleu']:>6.2f} {row['chrf']:>6.2f} "
               f"{row['exact_match']:>8.1f} {row['sentences_per_second']:>8.1f}")
     out = args.json or os.path.join(args.run_dir, EVALUATION_FILE)
     rd.write_json(out, {"data": args.data, "sources": rows[0]["sentences"], "results": rows})
@@ -102,6 +103,10 @@ def build_parser():
                         add_help=False)
     commands.add_parser("export", help="Export a run (as `python -m export`; see `kseq export --help`).",
                         add_help=False)
+    commands.add_parser("distill", help="Train a student on a teacher's translations "
+                        "(see `kseq distill --help`).", add_help=False)
+    commands.add_parser("serve", help="TF Serving's REST API and a page to try the model "
+                        "(see `kseq serve --help`).", add_help=False)
 
     translate = commands.add_parser("translate", help="Translate arguments, or stdin line by line.")
     translate.add_argument("run_dir", metavar="RUN_DIR")
@@ -109,6 +114,8 @@ def build_parser():
     translate.add_argument("--backend", choices=BACKENDS, default="keras")
     translate.add_argument("--variant", choices=VARIANTS, default="float32")
     translate.add_argument("--batch-size", type=int, default=32)
+    translate.add_argument("--beam-width", type=int, default=1,
+                           help="Beam search with N hypotheses (keras, saved_model); 1: greedy.")
     translate.set_defaults(run=translate_command)
 
     evaluate = commands.add_parser("evaluate", help="BLEU, chrF and speed for each backend.")
@@ -118,6 +125,8 @@ def build_parser():
     evaluate.add_argument("--backend", choices=("all",) + BACKENDS, default="keras")
     evaluate.add_argument("--variant", choices=VARIANTS, default="float32")
     evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--beam-width", type=int, default=1,
+                          help="Beam search with N hypotheses (keras, saved_model); 1: greedy.")
     evaluate.add_argument("--limit", type=int, help="Only the first N pairs.")
     evaluate.add_argument("--json", help=f"Where to write the results (default: RUN_DIR/{EVALUATION_FILE}).")
     evaluate.set_defaults(run=evaluate_command)
@@ -137,6 +146,14 @@ def main(argv=None):
         from kseq.training import main as train_main
 
         return train_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from kseq.serving import main as serve_main
+
+        return serve_main(argv[1:])
+    if argv[:1] == ["distill"]:
+        from kseq.distillation import main as distill_main
+
+        return distill_main(argv[1:])
     if argv[:1] == ["export"]:
         from export.__main__ import main as export_main
 

@@ -34,6 +34,7 @@ from kseq.evaluation import evaluate
 from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
 from kseq.recipe import build_model, compile_model
+from kseq.tasks import TASKS
 from kseq.time_budget import TimeBudget
 from kseq.training_callbacks import Throughput, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
@@ -53,6 +54,9 @@ def parse_args(argv=None):
         "English-Spanish numbers, dates and times corpus.",
     )
     parser.add_argument("--out", help="Run directory (default: runs/<date-time>).")
+    parser.add_argument("--task", choices=sorted(TASKS), default="translation",
+                        help="What the pairs teach; recorded so that pipelines and the server "
+                        "name their outputs for it (default: translation).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true",
                         help="Continue the interrupted run in --out from its last epoch.")
@@ -112,7 +116,7 @@ def settings_from_args(args):
     if mixed_precision == "auto":
         mixed_precision = device.default_mixed_precision(kind)
     settings.update(
-        preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
+        task=args.task, preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
         distribute=args.distribute, backend=backend, device=kind,

@@ -1,33 +1,50 @@
-"""`kseq.pipeline("translation", model=RUN_DIR)`, in the familiar convention."""
+"""`kseq.pipeline(task, model=RUN_DIR)`, in Hugging Face's pipeline convention."""
 
+from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.tasks import TASKS, output_key
 
 
-class TranslationPipeline:
-    """Callable: a string or a list of strings -> [{"translation_text": ...}].
+class Seq2SeqPipeline:
+    """Callable: a string or a list of strings -> [{KEY: output}], KEY by task
+    (`translation_text`, `summary_text`, `generated_text`).
 
     Args:
         translator: a backend from `kseq.load`.
-        batch_size: sentences per call to the backend.
+        task: the run's task (see `kseq.tasks`).
+        batch_size: texts per call to the backend.
     """
 
-    def __init__(self, translator, batch_size=32):
+    def __init__(self, translator, task="translation", batch_size=32):
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
         self.translator = translator
+        self.task = task
+        self.key = output_key(task)
         self.batch_size = batch_size
 
     def __call__(self, texts):
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        if isinstance(texts, str):
+            texts = [texts]
+        elif not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
+            raise TypeError(f"A pipeline takes a str or a list of str. Received: {type(texts).__name__}"
+                            + (" holding other types" if isinstance(texts, (list, tuple)) else ""))
         results = []
         for start in range(0, len(texts), self.batch_size):
-            translations, _ = self.translator.translate(texts[start : start + self.batch_size])
-            results += [{"translation_text": t} for t in translations]
+            outputs, _ = self.translator.translate(list(texts[start : start + self.batch_size]))
+            results += [{self.key: output} for output in outputs]
         return results
 
 
-def pipeline(task, model, backend="keras", variant="float32", batch_size=32, max_length=None):
-    """Builds a translation pipeline over a run directory (`model=RUN_DIR`)."""
-    if task != "translation":
-        raise ValueError(f"Only the 'translation' task is supported. Received: task={task!r}")
-    return TranslationPipeline(load(model, backend, variant, max_length), batch_size)
+TranslationPipeline = Seq2SeqPipeline  # the name it had when translation was the only task
+
+
+def pipeline(task, model, backend="keras", variant="float32", batch_size=32, max_length=None, beam_width=1):
+    """A pipeline over a run directory (`model=RUN_DIR`) for the task it was trained for."""
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}: choose from {', '.join(TASKS)}.")
+    trained = rd.load_config(model)["settings"].get("task", "translation")
+    if task != trained:
+        raise ValueError(f"{model} was trained for {trained!r}, not {task!r}: "
+                         f"use kseq.pipeline({trained!r}, model=...).")
+    return Seq2SeqPipeline(load(model, backend, variant, max_length, beam_width=beam_width), task, batch_size)

@@ -2,17 +2,17 @@
 
 import tensorflow as tf
 
-from kseq.decoding import greedy_decode
+from kseq.decoding import beam_decode, greedy_decode
 from kseq.special_ids import END_ID, PAD_ID
 
 
 class Translator(tf.Module):
     """Tokenize, decode greedily with the cache, detokenize: one TF graph.
 
-    `translate` and `translate_ids` are the compiled entry points (any batch
-    size); the SavedModel serves them as they are and the TFLite export
-    wraps `translate_text` and `decode_ids` at fixed shapes. Sources longer
-    than the model's `max_source_length` are truncated.
+    `translate`, `translate_ids` and `translate_beam` are the compiled entry
+    points (any batch size); the SavedModel serves them as they are and the
+    TFLite export wraps `translate_text` and `decode_ids` at fixed shapes.
+    Sources longer than the model's `max_source_length` are truncated.
 
     Args:
         model: a `Seq2SeqTransformer`.
@@ -20,14 +20,19 @@ class Translator(tf.Module):
         target_tokenizer: the `Tokenizer` of the target side.
         max_length: int or None. Most tokens to generate (end id included);
             defaults to the model's `max_target_length`.
+        beam_width: int. Hypotheses `translate_beam` keeps.
+        length_penalty: float. GNMT's length penalty exponent for `translate_beam`.
 
     Example:
     >>> translator = Translator(model, tokenizer, tokenizer)
     >>> translator.translate(tf.constant(["Good morning."]))["translation"]
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None):
+    def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None, beam_width=4,
+                 length_penalty=0.6):
         super().__init__()
+        self.beam_width = beam_width
+        self.length_penalty = length_penalty
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -38,10 +43,19 @@ class Translator(tf.Module):
         self.translate_ids = tf.function(
             self.decode_ids, input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")]
         )
+        self.translate_beam = tf.function(
+            self.beam_translate_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        )
 
     def translate_text(self, text, source_length=None):
         """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
         ids = self.decode_ids(self.source_ids(text, source_length))["ids"]
+        return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
+
+    def beam_translate_text(self, text):
+        """As `translate_text`, with beam search."""
+        ids = beam_decode(self.model, self.source_ids(text), self.beam_width, self.length_penalty,
+                          self.max_length)
         return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
 
     def decode_ids(self, source_ids):

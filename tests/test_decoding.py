@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from kseq.decoding import greedy_decode, greedy_search
+from kseq.decoding import beam_decode, beam_search, greedy_decode, greedy_search
 from kseq.model import Seq2SeqTransformer
 from kseq.tokenizer import END_ID, PAD_ID, START_ID
 
@@ -113,3 +113,85 @@ def test_runs_in_a_graph_with_unknown_batch_and_length(model):
 def test_max_length_beyond_the_model_is_refused(model):
     with pytest.raises(ValueError, match="max_length"):
         greedy_decode(model, SOURCE, max_length=10)
+
+
+# --- Beam search ---
+
+# Probabilities of the next token given the last one, for a fake step: greedy
+# takes 5 (0.6), then can only end at 0.4 (0.24 in all); 6 (0.4) ends at 0.95 (0.38).
+TRANSITIONS = {START_ID: {5: 0.6, 6: 0.4}, 5: {END_ID: 0.4, 7: 0.3, 8: 0.3}, 6: {END_ID: 0.95, 7: 0.05},
+               7: {END_ID: 1.0}, 8: {END_ID: 1.0}}
+
+
+def transition_step(transitions_per_row):
+    """A fake step: row r's next-token log-probabilities given the last token, from its table.
+
+    The cache holds each hypothesis's batch row, so it also checks that beams
+    stay with their row when the search reorders them.
+    """
+    tables = np.full((len(transitions_per_row), VOCAB, VOCAB), -30.0, "float32")
+    for r, transitions in enumerate(transitions_per_row):
+        tables[r, :, PAD_ID] = 0.0  # any token not in the table: end of the road
+        for last, nexts in transitions.items():
+            tables[r, last] = -30.0
+            for token, p in nexts.items():
+                tables[r, last, token] = np.log(p)
+    tables = ops.convert_to_tensor(tables)
+
+    def step(token, cache, index):
+        logits = ops.take_along_axis(ops.take(tables, cache[:, 0], axis=0),
+                                     ops.reshape(token, (-1, 1, 1)) * ops.ones((1, 1, VOCAB), "int32"), axis=1)
+        return logits[:, 0, :], cache
+
+    return step
+
+
+def beam_rows(count, beam_width):
+    return ops.repeat(ops.arange(count, dtype="int32"), beam_width)[:, None]
+
+
+def test_beam_finds_the_better_sequence_greedy_misses():
+    step = transition_step([TRANSITIONS])
+    greedy = greedy_search(lambda t, c, i: (step(t, beam_rows(1, 1), i)[0], c), (), batch_size=1, max_length=4)
+    np.testing.assert_array_equal(greedy, [[5, END_ID, PAD_ID, PAD_ID]])
+    beam = beam_search(step, beam_rows(1, 2), batch_size=1, max_length=4, beam_width=2, length_penalty=0.0)
+    np.testing.assert_array_equal(beam, [[6, END_ID, PAD_ID, PAD_ID]])
+
+
+def test_batch_rows_are_independent():
+    other = {START_ID: {7: 0.9, 8: 0.1}, 7: {8: 0.7, END_ID: 0.3}, 8: {END_ID: 1.0}}
+    together = beam_search(transition_step([TRANSITIONS, other]), beam_rows(2, 3), batch_size=2,
+                           max_length=5, beam_width=3)
+    for row, transitions in enumerate((TRANSITIONS, other)):
+        alone = beam_search(transition_step([transitions]), beam_rows(1, 3), batch_size=1, max_length=5,
+                            beam_width=3)
+        np.testing.assert_array_equal(np.asarray(together)[row], np.asarray(alone)[0])
+
+
+def test_length_penalty_ranks_by_score_per_length():
+    # One short hypothesis (END at 0.5) against a longer one (0.45 * 1 * 1): raw scores prefer the
+    # short one, a strong length penalty the long one.
+    transitions = {START_ID: {END_ID: 0.5, 5: 0.45, 6: 0.05}, 5: {7: 1.0}, 7: {END_ID: 1.0}}
+    step = transition_step([transitions])
+    raw = beam_search(step, beam_rows(1, 2), batch_size=1, max_length=4, beam_width=2, length_penalty=0.0)
+    long = beam_search(step, beam_rows(1, 2), batch_size=1, max_length=4, beam_width=2, length_penalty=2.0)
+    np.testing.assert_array_equal(raw, [[END_ID, PAD_ID, PAD_ID, PAD_ID]])
+    np.testing.assert_array_equal(long, [[5, 7, END_ID, PAD_ID]])
+
+
+def test_beam_width_1_gives_exactly_the_greedy_ids(model):
+    np.testing.assert_array_equal(beam_decode(model, SOURCE, beam_width=1, max_length=9),
+                                  greedy_decode(model, SOURCE, max_length=9))
+
+
+def test_beam_decoding_runs_in_a_graph_and_batches_like_one_row(model):
+    decode = tf.function(lambda source: beam_decode(model, source, beam_width=3, max_length=9),
+                         input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    batched = np.asarray(decode(SOURCE))
+    np.testing.assert_array_equal(batched, beam_decode(model, SOURCE, beam_width=3, max_length=9))
+    for row, expected in zip(SOURCE, batched):
+        np.testing.assert_array_equal(
+            np.asarray(beam_decode(model, row[None, : int((row != 0).sum())], beam_width=3, max_length=9))[0],
+            expected)
+    with pytest.raises(ValueError, match="beam_width"):
+        beam_decode(model, SOURCE, beam_width=0)

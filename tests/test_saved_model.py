@@ -16,7 +16,10 @@ model = tf.saved_model.load(sys.argv[1])
 texts = json.loads(sys.stdin.read())
 outputs = model.signatures["serving_default"](text=tf.constant(texts))
 ids = model.signatures["translate_ids"](source_ids=tf.constant([[5, 6, 3]]))["ids"]
+beam = model.signatures["translate_beam"](text=tf.constant(texts))
 print(json.dumps({
+    "beam_ids": beam["ids"].numpy().tolist(),
+    "beam_width": int(model.beam_width.numpy()),
     "translation": [t.decode("utf-8") for t in outputs["translation"].numpy()],
     "ids": outputs["ids"].numpy().tolist(),
     "ids_signature_shape": ids.shape.as_list(),
@@ -39,3 +42,19 @@ def test_serves_a_batch_of_strings_without_kseq(tiny_export, tiny_translator):
     expected = tiny_translator.translate(tf.constant(texts))
     assert served["ids"] == expected["ids"].numpy().tolist()
     assert served["translation"] == [t.decode("utf-8") for t in expected["translation"].numpy()]
+    # The beam signature searches as the Keras model does.
+    from kseq.backends import load
+
+    assert served["beam_width"] == 4
+    assert served["beam_ids"] == load(str(tiny_export), "keras", beam_width=4).translate(texts)[1].tolist()
+
+
+def test_beam_width_must_match_the_export(tiny_export):
+    import pytest
+
+    from kseq.backends import load
+
+    with pytest.raises(ValueError, match="--beam-width 2"):
+        load(str(tiny_export), "saved_model", beam_width=2)
+    with pytest.raises(ValueError, match="decode greedily"):
+        load(str(tiny_export), "tflite", beam_width=4)

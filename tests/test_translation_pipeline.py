@@ -17,3 +17,17 @@ def test_pipeline_refuses_other_tasks_and_bad_batch_sizes(tiny_run):
         kseq.pipeline("summarization", model=str(run_dir))
     with pytest.raises(ValueError, match="batch_size"):
         kseq.pipeline("translation", model=str(run_dir), batch_size=0)
+
+
+@pytest.mark.parametrize("bad", [None, 3, ["Hello.", 3], b"Hello."])
+def test_pipeline_takes_a_str_or_a_list_of_str(tiny_run, bad):
+    translate = kseq.pipeline("translation", model=str(tiny_run[0]))
+    with pytest.raises(TypeError, match="a str or a list of str"):
+        translate(bad)
+
+
+def test_pipeline_names_the_task_the_run_was_trained_for(tiny_run):
+    with pytest.raises(ValueError, match="trained for 'translation', not 'summarization'"):
+        kseq.pipeline("summarization", model=str(tiny_run[0]))
+    with pytest.raises(ValueError, match="Unknown task"):
+        kseq.pipeline("fill-mask", model=str(tiny_run[0]))

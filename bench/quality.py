@@ -1,0 +1,74 @@
+"""Quality per model and decoder: BLEU, chrF, size and decoding ms/token, side by side.
+
+    python bench/quality.py RUN_DIR [RUN_DIR ...] [--data ../shared/data/spa-eng/test.tsv]
+        [--beam-widths 1,4] [--limit N] [--batch-size 64] [--json OUT]
+
+For every run directory (a teacher, a student, recipes to compare) and every
+beam width: sacrebleu BLEU (cased) and chrF against all references of each
+source, exact match, the model's parameters and `model.keras` size, and
+milliseconds per generated token (Keras backend, batch `--batch-size`, this
+machine). Beam width 1 is the greedy decoding the phone runs.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import keras
+
+from kseq import run_directory as rd
+from kseq.backends import load
+from kseq.data import load_corpus, read_tsv
+from kseq.evaluation import group_references, score
+from kseq.special_ids import PAD_ID
+
+
+def measure(run_dir, sources, references, beam_width, batch_size):
+    backend = load(run_dir, "keras", beam_width=beam_width)
+    backend.translate(sources[:batch_size])  # compiles the decoder for the first shapes
+    hypotheses, tokens, started = [], 0, time.perf_counter()
+    for start in range(0, len(sources), batch_size):
+        translations, ids = backend.translate(sources[start : start + batch_size])
+        hypotheses += translations
+        tokens += int((ids != PAD_ID).sum())
+    seconds = time.perf_counter() - started
+    return {**score(hypotheses, references), "ms_per_token": round(1000 * seconds / tokens, 3)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    parser.add_argument("--data", help="A TSV file (default: each run's test split).")
+    parser.add_argument("--beam-widths", default="1,4", help="Comma-separated (default: 1,4).")
+    parser.add_argument("--limit", type=int, help="Only the first N sources.")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--json", help="Also write the rows here.")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for run_dir in args.run_dirs:
+        pairs = read_tsv(args.data) if args.data else load_corpus(rd.load_config(run_dir)["settings"]["data"]).test
+        sources, references = group_references(pairs)
+        sources, references = sources[: args.limit], references[: args.limit]
+        model = rd.load_model(run_dir)
+        for beam_width in (int(width) for width in args.beam_widths.split(",")):
+            result = measure(run_dir, sources, references, beam_width, args.batch_size)
+            rows.append({"run": run_dir, "beam_width": beam_width, "parameters": model.count_params(),
+                         "model_mb": round(os.path.getsize(os.path.join(run_dir, rd.MODEL_FILE)) / 1e6, 2),
+                         **result})
+            print(json.dumps(rows[-1]), flush=True)
+    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} CPUs, Keras {keras.__version__} on "
+          f"{keras.backend.backend()}; {rows[0]['sentences']} sources; batch {args.batch_size}.")
+    print("| run | beam | parameters | model.keras MB | BLEU | chrF | exact % | ms/token |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        print(f"| {row['run']} | {row['beam_width']} | {row['parameters']:,} | {row['model_mb']} | {row['bleu']:.2f} "
+              f"| {row['chrf']:.2f} | {row['exact_match']:.1f} | {row['ms_per_token']} |")
+    if args.json:
+        rd.write_json(args.json, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,352 @@
+"""`kseq serve RUN_DIR`: TensorFlow Serving's REST predict API on a laptop, with dynamic batching.
+
+A client written for TF Serving (`POST /v1/models/<name>[/versions/N]:predict`
+with `instances` or `inputs`, `GET /v1/models/<name>` and `/metadata`) works
+unchanged against it; `/` is a page to try the model. Built on FastAPI and
+uvicorn; requests that arrive together are decoded as one batch.
+"""
+
+import asyncio
+import concurrent.futures
+import json
+import os
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from kseq import run_directory as rd
+from kseq.backends import load
+from kseq.tasks import output_key
+
+METHOD = "tensorflow/serving/predict"
+TEXT_SIGNATURE = {"inputs": {"text": "DT_STRING"}, "outputs": {"translation": "DT_STRING", "ids": "DT_INT32"}}
+IDS_SIGNATURE = {"inputs": {"source_ids": "DT_INT32"}, "outputs": {"ids": "DT_INT32"}}
+
+
+class BadRequest(ValueError):
+    """A request the server refuses with a 4xx status and `{"error": message}`."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+class ServedModel:
+    """A run directory's model behind TF Serving's signatures: name -> (rows in -> rows out).
+
+    `serving_default` (text in; translation and ids out) on every backend;
+    the SavedModel adds `translate_beam` and `translate_ids` (ids in, ids out).
+    """
+
+    def __init__(self, run_dir, backend="saved_model", variant="float32"):
+        self.run_dir, self.backend = run_dir, backend
+        self.config = rd.load_config(run_dir)
+        self.source_vocabulary, _ = rd.load_vocabularies(run_dir, self.config)
+        self.max_source_length = self.config["model"]["max_source_length"]
+        self.task = self.config["settings"].get("task", "translation")
+        translator = load(run_dir, backend, variant)
+        self.version = rd.saved_model_versions(run_dir)[-1] if backend == "saved_model" else 1
+        self.signatures = {"serving_default": (TEXT_SIGNATURE, translator.translate)}
+        if backend == "saved_model":
+            signatures = translator.loaded.signatures
+            if "translate_beam" in signatures:
+                self.signatures["translate_beam"] = (TEXT_SIGNATURE, _text_signature(signatures["translate_beam"]))
+            self.signatures["translate_ids"] = (IDS_SIGNATURE, _ids_signature(signatures["translate_ids"]))
+
+    def run(self, signature, values):
+        """Values of the signature's one input, a list -> a dict of output lists."""
+        if signature == "translate_ids":
+            return {"ids": self.signatures[signature][1](values)}
+        translations, ids = self.signatures[signature][1](values)
+        return {"translation": list(translations), "ids": np.asarray(ids).tolist()}
+
+    def truncated(self, texts):
+        """Indices of the texts longer than the model reads (they are cut, as in the exports)."""
+        lengths = map(len, self.source_vocabulary.encode(texts))
+        return [i for i, length in enumerate(lengths) if length > self.max_source_length - 1]
+
+    def metadata(self, name):
+        signature_def = {
+            signature: {
+                "inputs": {key: {"dtype": dtype, "name": key} for key, dtype in spec["inputs"].items()},
+                "outputs": {key: {"dtype": dtype, "name": key} for key, dtype in spec["outputs"].items()},
+                "method_name": METHOD,
+            }
+            for signature, (spec, _) in self.signatures.items()
+        }
+        settings = self.config["settings"]
+        return {
+            "model_spec": {"name": name, "signature_name": "", "version": str(self.version)},
+            "metadata": {"signature_def": {"signature_def": signature_def}},
+            "kseq": {
+                "task": self.task, "output_key": output_key(self.task), "backend": self.backend,
+                "source_language": settings.get("source_language"), "target_language": settings.get("target_language"),
+                "vocabulary_size": self.config["tokenizer"]["vocabulary_size"],
+                "max_source_length": self.max_source_length,
+                "max_target_length": self.config["model"]["max_target_length"],
+                "layers": [self.config["model"]["num_encoder_layers"], self.config["model"]["num_decoder_layers"]],
+                "hidden_dim": self.config["model"]["hidden_dim"],
+            },
+        }
+
+
+def _text_signature(function):
+    import tensorflow as tf
+
+    def run(texts):
+        outputs = function(text=tf.constant(list(texts), tf.string))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
+
+    return run
+
+
+def _ids_signature(function):
+    import tensorflow as tf
+
+    def run(rows):
+        width = max(1, max(map(len, rows)))
+        ids = np.zeros((len(rows), width), np.int32)
+        for i, row in enumerate(rows):
+            ids[i, : len(row)] = row
+        return function(source_ids=tf.constant(ids))["ids"].numpy().tolist()
+
+    return run
+
+
+class DynamicBatcher:
+    """Merges the rows of requests that arrive together into one model call.
+
+    The first waiting request opens a batch; others join it until it holds
+    `max_batch_size` rows or `timeout_s` has passed. The model runs in one
+    thread (backends are not all thread-safe), each request gets its rows back,
+    with the number of rows decoded together. With `merge=False` every request
+    runs alone.
+    """
+
+    def __init__(self, model, max_batch_size=32, timeout_s=0.002, merge=True):
+        self.model = model
+        self.max_batch_size, self.timeout_s, self.merge = max_batch_size, timeout_s, merge
+        self.executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kseq-model")
+        self.queues = {}
+        self.workers = []
+
+    async def submit(self, signature, values):
+        if signature not in self.queues:
+            self.queues[signature] = asyncio.Queue()
+            self.workers.append(asyncio.create_task(self._work(signature)))
+        future = asyncio.get_running_loop().create_future()
+        await self.queues[signature].put((values, future))
+        return await future
+
+    async def _work(self, signature):
+        queue, loop = self.queues[signature], asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            rows, deadline = len(batch[0][0]), loop.time() + self.timeout_s
+            while self.merge and rows < self.max_batch_size:
+                try:
+                    item = await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
+                except asyncio.TimeoutError:
+                    break
+                batch.append(item)
+                rows += len(item[0])
+            values = [value for item, _ in batch for value in item]
+            try:
+                outputs = await loop.run_in_executor(self.executor, self.model.run, signature, values)
+            except Exception as error:  # the model failed: every waiting request hears it
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            start = 0
+            for item, future in batch:
+                if not future.done():  # its client may have gone
+                    future.set_result(({key: value[start : start + len(item)] for key, value in outputs.items()},
+                                       len(values)))
+                start += len(item)
+
+    def close(self):
+        for worker in self.workers:
+            worker.cancel()
+        self.executor.shutdown(wait=True)
+
+
+def parse_predict(body, model):
+    """A TF Serving predict request -> (signature, input values, "row" or "columnar")."""
+    try:
+        request = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(request, dict):
+        raise BadRequest("The body must be a JSON object with \"instances\" or \"inputs\".")
+    signature = request.get("signature_name", "serving_default")
+    if not isinstance(signature, str) or signature not in model.signatures:
+        raise BadRequest(f"Serving signature name: {json.dumps(signature)} not found in signature def; "
+                         f"this model has {', '.join(model.signatures)}.")
+    (name, dtype), = model.signatures[signature][0]["inputs"].items()
+    if ("instances" in request) == ("inputs" in request):
+        raise BadRequest("The request needs exactly one of \"instances\" (row format) or \"inputs\" (columnar).")
+    if "instances" in request:
+        rows, layout = request["instances"], "row"
+        if not isinstance(rows, list):
+            raise BadRequest("\"instances\" must be a list.")
+        values = [row[name] if isinstance(row, dict) and name in row else row for row in rows]
+        if any(isinstance(row, dict) for row in values):
+            raise BadRequest(f"Each instance must hold the input {json.dumps(name)} of signature {signature}.")
+    else:
+        inputs, layout = request["inputs"], "columnar"
+        values = inputs[name] if isinstance(inputs, dict) and name in inputs else inputs
+        if isinstance(inputs, dict) and name not in inputs:
+            raise BadRequest(f"\"inputs\" lacks {json.dumps(name)}, the input of signature {signature}.")
+        if not isinstance(values, list):
+            values = [values]
+    if not values:
+        raise BadRequest("The request has no instances: send at least one.")
+    if dtype == "DT_STRING" and not all(isinstance(v, str) for v in values):
+        raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes strings.")
+    if dtype == "DT_INT32" and not all(isinstance(v, list) and v and all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in v) for v in values):
+        raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes non-empty lists of ids.")
+    return signature, values, layout
+
+
+def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_request_bytes=1 << 20,
+               batching=True):
+    """The FastAPI application serving a `ServedModel` under the model name `name`."""
+    batcher = DynamicBatcher(model, max_batch_size, batch_timeout_ms / 1000, merge=batching)
+    app = FastAPI(title="kseq serve", docs_url=None, redoc_url=None, openapi_url=None)
+    app.router.on_shutdown.append(batcher.close)
+
+    def check_model(model_name, version=None):
+        if model_name != name:
+            raise BadRequest(f"Servable not found for request: Latest({model_name}); this server serves {name}.", 404)
+        if version is not None and str(version) != str(model.version):
+            raise BadRequest(f"Servable not found for request: Specific({model_name}, {version}); "
+                             f"version {model.version} is served.", 404)
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request, error):
+        return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page():
+        return PAGE.replace("__MODEL__", json.dumps(name))
+
+    async def status(model_name, version=None):
+        check_model(model_name, version)
+        return {"model_version_status": [{"version": str(model.version), "state": "AVAILABLE",
+                                          "status": {"error_code": "OK", "error_message": ""}}]}
+
+    async def metadata(model_name, version=None):
+        check_model(model_name, version)
+        return model.metadata(name)
+
+    async def predict(request: Request, model_name, version=None):
+        check_model(model_name, version)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_request_bytes:
+                raise BadRequest(f"The body is over {max_request_bytes} bytes (--max-request-bytes).", 413)
+        signature, values, layout = parse_predict(bytes(body), model)
+        outputs, batch_rows = await batcher.submit(signature, values)
+        headers = {"X-Kseq-Batch-Rows": str(batch_rows)}
+        if signature != "translate_ids":
+            truncated = model.truncated(values)
+            if truncated:  # the body stays what TF Serving returns; the header says what was cut
+                headers["X-Kseq-Truncated"] = ",".join(map(str, truncated))
+        if layout == "row":
+            keys = list(outputs)
+            return JSONResponse({"predictions": [dict(zip(keys, row)) for row in zip(*outputs.values())]},
+                                headers=headers)
+        return JSONResponse({"outputs": outputs}, headers=headers)
+
+    app.add_api_route("/v1/models/{model_name}", status, methods=["GET"])
+    app.add_api_route("/v1/models/{model_name}/versions/{version}", status, methods=["GET"])
+    app.add_api_route("/v1/models/{model_name}/metadata", metadata, methods=["GET"])
+    app.add_api_route("/v1/models/{model_name}/versions/{version}/metadata", metadata, methods=["GET"])
+    app.add_api_route("/v1/models/{model_name}:predict", predict, methods=["POST"])
+    app.add_api_route("/v1/models/{model_name}/versions/{version}:predict", predict, methods=["POST"])
+    return app
+
+
+def main(argv=None):
+    import argparse
+
+    import uvicorn
+
+    from kseq.backends import BACKENDS, VARIANTS
+
+    parser = argparse.ArgumentParser(prog="kseq serve", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("--backend", choices=[b for b in BACKENDS if b != "keras"] + ["keras"],
+                        default="saved_model")
+    parser.add_argument("--variant", choices=VARIANTS, default="float32", help="TFLite weights.")
+    parser.add_argument("--host", default="127.0.0.1", help="Address to bind (default: loopback only).")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--model-name", default="kseq", help="The <name> of /v1/models/<name> (default: kseq).")
+    parser.add_argument("--max-batch-size", type=int, default=32, help="Most rows decoded at once.")
+    parser.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                        help="How long a batch waits for more requests.")
+    parser.add_argument("--no-batching", action="store_true", help="Decode every request alone.")
+    parser.add_argument("--max-request-bytes", type=int, default=1 << 20)
+    args = parser.parse_args(argv)
+    if args.max_batch_size < 1:
+        parser.error(f"--max-batch-size must be at least 1. Received: {args.max_batch_size}")
+    try:
+        model = ServedModel(args.run_dir, args.backend, args.variant)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    app = create_app(model, args.model_name, args.max_batch_size, args.batch_timeout_ms,
+                     args.max_request_bytes, batching=not args.no_batching)
+    print(f"Serving {os.path.abspath(args.run_dir)} ({args.backend}) as {args.model_name} on "
+          f"http://{args.host}:{args.port}/", flush=True)
+    # uvicorn finishes the requests in flight when it gets SIGTERM or SIGINT.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>kseq</title>
+<style>
+ body { font: 16px system-ui, sans-serif; max-width: 44rem; margin: 2rem auto; padding: 0 1rem; }
+ textarea { width: 100%; font: inherit; padding: .5rem; box-sizing: border-box; }
+ button { font: inherit; padding: .4rem 1.2rem; margin: .5rem 0; }
+ #output { min-height: 2rem; padding: .5rem; background: #f3f3f3; white-space: pre-wrap; }
+ #meta { color: #555; font-size: .85rem; margin-top: 2rem; }
+ #error { color: #b00; }
+</style></head>
+<body>
+<h1>kseq</h1>
+<label for="text">Input</label>
+<textarea id="text" rows="3" autofocus></textarea>
+<button id="go">Translate</button>
+<div><b id="label">Output</b></div>
+<div id="output"></div>
+<div id="error"></div>
+<div id="meta"></div>
+<script>
+const model = __MODEL__;
+const labels = {translation: "Translate", summarization: "Summarize", "text2text-generation": "Generate"};
+fetch(`/v1/models/${model}/metadata`).then(r => r.json()).then(m => {
+  const k = m.kseq;
+  document.getElementById("go").textContent = labels[k.task] || "Run";
+  document.getElementById("label").textContent = k.output_key;
+  const languages = k.source_language ? `${k.source_language} → ${k.target_language}, ` : "";
+  document.getElementById("meta").textContent =
+    `${k.task}, ${languages}backend ${k.backend}, version ${m.model_spec.version}, ` +
+    `vocabulary ${k.vocabulary_size}, ${k.layers[0]} + ${k.layers[1]} layers of width ${k.hidden_dim}, ` +
+    `inputs up to ${k.max_source_length} pieces, outputs up to ${k.max_target_length}.`;
+});
+document.getElementById("go").onclick = async () => {
+  document.getElementById("error").textContent = "";
+  const response = await fetch(`/v1/models/${model}:predict`, {method: "POST",
+    body: JSON.stringify({instances: [{text: document.getElementById("text").value}]})});
+  const result = await response.json();
+  if (!response.ok) { document.getElementById("error").textContent = result.error; return; }
+  document.getElementById("output").textContent = result.predictions[0].translation;
+};
+</script>
+</body></html>
+"""

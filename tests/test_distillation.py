@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from kseq.backends import load
+from kseq.data import read_tsv
+from kseq.distillation import main
+
+
+@pytest.fixture(scope="module")
+def pairs_file(tmp_path_factory):
+    from kseq.builtin_corpus import builtin_pairs
+
+    path = tmp_path_factory.mktemp("distill") / "pairs.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in builtin_pairs()[:400]), encoding="utf-8")
+    return path
+
+
+def test_the_student_learns_the_teachers_beam_translations(tiny_run, pairs_file, tmp_path):
+    teacher, _ = tiny_run
+    out = tmp_path / "student"
+    main(["--teacher", str(teacher), "--beam-width", "2", "--data", str(pairs_file), "--preset", "tiny",
+          "--epochs", "1", "--out", str(out), "--no-export"])
+    distilled = read_tsv(out / "distilled" / "train.tsv")
+    sources = [source for source, _ in distilled]
+    translations, _ = load(str(teacher), "keras", beam_width=2).translate(sources)
+    assert [target for _, target in distilled] == translations
+    # The real references stay for validation and test: the student is scored against them.
+    original = read_tsv(pairs_file)
+    assert set(read_tsv(out / "distilled" / "test.tsv")) <= set(original)
+    settings = json.loads((out / "config.json").read_text())["settings"]
+    assert settings["teacher"] == str(teacher) and settings["teacher_beam_width"] == 2
+    assert json.loads((out / "metrics.json").read_text())["keras"]["sentences"] > 0
+
+
+def test_with_references_trains_on_both(tiny_run, pairs_file, tmp_path):
+    teacher, _ = tiny_run
+    out = tmp_path / "student"
+    main(["--teacher", str(teacher), "--beam-width", "1", "--with-references", "--data", str(pairs_file),
+          "--preset", "tiny", "--epochs", "1", "--out", str(out), "--no-export"])
+    distilled = read_tsv(out / "distilled" / "train.tsv")
+    held_out = set(read_tsv(out / "distilled" / "test.tsv")) | set(read_tsv(out / "distilled" / "valid.tsv"))
+    originals = [pair for pair in read_tsv(pairs_file) if pair not in held_out]
+    assert set(originals) <= set(distilled) and len(distilled) > len(originals)
+
+
+def test_a_teacher_that_is_not_a_run_is_named(pairs_file, tmp_path, capsys):
+    with pytest.raises(SystemExit, match="config.json not found"):
+        main(["--teacher", str(tmp_path), "--data", str(pairs_file), "--out", str(tmp_path / "student")])

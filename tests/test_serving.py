@@ -1,0 +1,201 @@
+"""`kseq serve`: a real server process, spoken to over HTTP as a TF Serving client would."""
+
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO, held_out_sources
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`kseq serve RUN_DIR` in its own process, on a free loopback port."""
+
+    def __init__(self, run_dir, *flags):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kseq.cli", "serve", str(run_dir), "--port", str(self.port), *flags],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read()[-3000:])
+            try:
+                self.get("/v1/models/kseq")
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError("the server did not start")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=60) as response:
+            return response.status, json.loads(response.read())
+
+    def post(self, body, path="/v1/models/kseq:predict"):
+        """(status, JSON body, headers) of a POST; 4xx answers too."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.loads(response.read()), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), error.headers
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        finally:
+            self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tiny_export):
+    server = Server(tiny_export, "--max-request-bytes", "65536", "--batch-timeout-ms", "50")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def direct(tiny_export):
+    from kseq.backends import load
+
+    return load(str(tiny_export), "saved_model")
+
+
+def test_status_and_metadata_are_tf_servings(server):
+    status, body = server.get("/v1/models/kseq")
+    assert status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE"
+    _, metadata = server.get("/v1/models/kseq/versions/1/metadata")
+    signatures = metadata["metadata"]["signature_def"]["signature_def"]
+    assert {"serving_default", "translate_beam", "translate_ids"} <= set(signatures)
+    assert signatures["serving_default"]["inputs"]["text"]["dtype"] == "DT_STRING"
+    assert metadata["kseq"]["task"] == "translation" and metadata["kseq"]["backend"] == "saved_model"
+
+
+def test_a_tf_serving_client_works_unchanged(server, direct):
+    """The README's curl request, and the columnar format, answer as the SavedModel does."""
+    texts = ["Where is the station?", "Thank you."]
+    status, body, _ = server.post({"signature_name": "serving_default",
+                                   "instances": [{"text": text} for text in texts]})
+    translations, ids = direct.translate(texts)
+    assert status == 200
+    assert body == {"predictions": [{"translation": t, "ids": i} for t, i in zip(translations, ids.tolist())]}
+    status, body, _ = server.post({"inputs": {"text": texts}}, "/v1/models/kseq/versions/1:predict")
+    assert status == 200 and body == {"outputs": {"translation": translations, "ids": ids.tolist()}}
+    status, body, _ = server.post({"signature_name": "translate_ids", "instances": [[5, 6, 3]]})
+    assert status == 200 and len(body["predictions"][0]["ids"]) == len(ids[0])
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(server, direct):
+    sources, _ = held_out_sources(24)
+    expected = dict(zip(sources, direct.translate(sources)[0]))
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda text: server.post({"instances": [text]}), sources))
+    assert all(status == 200 for status, _, _ in answers)
+    assert [body["predictions"][0]["translation"] for _, body, _ in answers] == [expected[s] for s in sources]
+    assert max(int(headers["X-Kseq-Batch-Rows"]) for _, _, headers in answers) > 1  # requests were merged
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"{not json", 400, "not valid JSON"),
+    ({"signature_name": "nope", "instances": ["Hi."]}, 400, "nope"),
+    ({"instances": [{"source": "Hi."}]}, 400, "\"text\""),
+    ({"instances": [3]}, 400, "takes strings"),
+    ({"instances": []}, 400, "no instances"),
+    ({"inputs": {"words": ["Hi."]}}, 400, "lacks \"text\""),
+    ({"instances": ["Hi."], "inputs": ["Hi."]}, 400, "exactly one"),
+    ({"signature_name": "translate_ids", "instances": [["a"]]}, 400, "lists of ids"),
+    ({"instances": ["x" * 70_000]}, 413, "--max-request-bytes"),
+])
+def test_bad_requests_get_4xx_with_an_error_and_the_server_keeps_serving(server, body, status, message):
+    answer_status, answer, _ = server.post(body)
+    assert answer_status == status and message in answer["error"]
+    assert server.post({"instances": ["Hi."]})[0] == 200
+
+
+def test_wrong_model_or_version_is_404(server):
+    assert server.post({"instances": ["Hi."]}, "/v1/models/other:predict")[0] == 404
+    assert server.post({"instances": ["Hi."]}, "/v1/models/kseq/versions/7:predict")[0] == 404
+
+
+def test_a_text_over_the_source_length_is_truncated_and_said(server):
+    status, body, headers = server.post({"instances": ["Hi.", "one " * 200]})
+    assert status == 200 and len(body["predictions"]) == 2 and headers["X-Kseq-Truncated"] == "1"
+
+
+def test_a_client_that_disconnects_mid_request_does_not_hurt(server):
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(b"POST /v1/models/kseq:predict HTTP/1.1\r\nHost: x\r\n"
+                           b"Content-Length: 1000\r\n\r\n{\"instances\": [")
+    assert server.post({"instances": ["Hi."]})[0] == 200
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                    lambda children: st.lists(children, max_size=4)
+                    | st.dictionaries(st.sampled_from(["instances", "inputs", "signature_name", "text",
+                                                       "source_ids"]) | st.text(max_size=5), children, max_size=4),
+                    max_leaves=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=JSON)
+def test_random_json_gets_json_and_a_2xx_or_4xx(server, body):
+    status, answer, _ = server.post(body)
+    assert 200 <= status < 300 or 400 <= status < 500
+    assert isinstance(answer, dict)
+
+
+def test_sigterm_lets_the_request_in_flight_finish(tiny_export):
+    server = Server(tiny_export, "--batch-timeout-ms", "1500")  # the request waits 1.5 s for company
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(server.post, {"instances": ["Hi."]})
+        time.sleep(0.5)
+        server.process.send_signal(signal.SIGTERM)
+        status, body, _ = answer.result(timeout=60)
+    assert status == 200 and body["predictions"][0]["translation"]
+    assert server.process.wait(timeout=60) == 0
+
+
+def test_the_page_translates_in_a_real_browser(server):
+    """Headless Chromium (Debian's package) driven by Playwright: type, press, read."""
+    from playwright.sync_api import sync_playwright
+
+    text = "She bought twenty-one houses."
+    expected = server.post({"instances": [text]})[1]["predictions"][0]["translation"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_function("document.getElementById('go').textContent === 'Translate'")
+        page.fill("#text", text)
+        page.click("#go")
+        page.wait_for_function("document.getElementById('output').textContent.length > 0")
+        shown = page.text_content("#output")
+        assert "backend saved_model" in page.text_content("#meta")
+        page.screenshot(path=str(ARTIFACTS / "serve_page.png"))
+        browser.close()
+    assert shown == expected
