@@ -328,11 +328,12 @@ PAGE = """<!doctype html>
 <div id="meta"></div>
 <script>
 const model = __MODEL__;
-const labels = {translation: "Translate", summarization: "Summarize", "text2text-generation": "Generate"};
+const buttons = {translation: "Translate", summarization: "Summarize", "text2text-generation": "Generate"};
+const outputs = {translation: "Translation", summarization: "Summary", "text2text-generation": "Generated text"};
 fetch(`/v1/models/${model}/metadata`).then(r => r.json()).then(m => {
   const k = m.kseq;
-  document.getElementById("go").textContent = labels[k.task] || "Run";
-  document.getElementById("label").textContent = k.output_key;
+  document.getElementById("go").textContent = buttons[k.task] || "Run";
+  document.getElementById("label").textContent = `${outputs[k.task] || "Output"} (${k.output_key})`;
   const languages = k.source_language ? `${k.source_language} → ${k.target_language}, ` : "";
   document.getElementById("meta").textContent =
     `${k.task}, ${languages}backend ${k.backend}, version ${m.model_spec.version}, ` +

@@ -173,7 +173,9 @@ def test_sigterm_lets_the_request_in_flight_finish(tiny_export):
         server.process.send_signal(signal.SIGTERM)
         status, body, _ = answer.result(timeout=60)
     assert status == 200 and body["predictions"][0]["translation"]
-    assert server.process.wait(timeout=60) == 0
+    # uvicorn re-raises the signal once it has shut down cleanly.
+    assert server.process.wait(timeout=60) in (0, -signal.SIGTERM)
+    assert "Traceback" not in server.process.stderr.read()
 
 
 def test_the_page_translates_in_a_real_browser(server):
