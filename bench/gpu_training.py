@@ -20,7 +20,6 @@ import time
 STARTED = time.perf_counter()  # before the heavy imports: the wall clock counts them
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402

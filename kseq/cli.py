@@ -1,7 +1,6 @@
 """The `kseq` command: train, distill, export, serve, translate, evaluate, attention."""
 
 import argparse
-import json
 import os
 import sys
 

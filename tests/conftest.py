@@ -1,7 +1,14 @@
 """Shared fixtures: one tiny model trained once per test session."""
 
-import os
+import json
 import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -76,3 +83,51 @@ def tiny_keras(tiny_run):
 
     run_dir, _ = tiny_run
     return load(run_dir, "keras")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`kseq serve RUN_DIR` in its own process, on a free loopback port."""
+
+    def __init__(self, run_dir, *flags):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kseq.cli", "serve", str(run_dir), "--port", str(self.port), *flags],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read()[-3000:])
+            try:
+                self.get("/v1/models/kseq")
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError("the server did not start")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=60) as response:
+            return response.status, json.loads(response.read())
+
+    def post(self, body, path="/v1/models/kseq:predict"):
+        """(status, JSON body, headers) of a POST; 4xx answers too."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.loads(response.read()), response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read()), error.headers
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        finally:
+            self.process.kill()

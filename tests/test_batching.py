@@ -4,7 +4,7 @@ import pytest
 from kseq.batching import (
     MAX_BUCKETS, LengthBatches, choose_bucket_lengths, model_inputs, pair_lengths, rows_per_batch,
 )
-from kseq.special_ids import END_ID, PAD_ID, START_ID
+from kseq.special_ids import END_ID, START_ID
 
 
 def random_pairs(count, seed=0, longest=60):

@@ -6,6 +6,8 @@ from kseq.backends import load
 from kseq.data import read_tsv
 from kseq.distillation import main
 
+pytestmark = pytest.mark.slow  # trains students in this process
+
 
 @pytest.fixture(scope="module")
 def pairs_file(tmp_path_factory):

@@ -24,6 +24,7 @@ def losses(run_dir):
         return [float(row["loss"]) for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpu_devices_matches_one_device(tiny_run, tmp_path):
     single_dir, _ = tiny_run  # the tiny preset, 3 epochs, on one device
     out = tmp_path / "mirrored"
@@ -56,6 +57,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_two_workers_on_loopback_train_one_epoch_and_the_chief_writes_the_run(tmp_path):
     from kseq.builtin_corpus import builtin_pairs
 

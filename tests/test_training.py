@@ -56,6 +56,7 @@ def test_unwritable_out_fails_before_training(tmp_path):
     assert result.returncode != 0 and "Cannot write to --out" in result.stderr
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_end(tiny_run, tmp_path):
     """SIGKILL in the middle of epoch 2, then --resume: 3 epochs, same loss as uninterrupted."""
     import signal
@@ -111,6 +112,7 @@ def test_skipped_bad_lines_are_counted_in_metrics(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["skipped_lines"] == 2
 
 
+@pytest.mark.slow
 def test_separate_vocabularies_train_and_export(tmp_path):
     from conftest import tiny_settings
     from export.export_run import export_run
@@ -134,6 +136,7 @@ def test_a_finished_run_cannot_be_resumed(tiny_run):
     assert result.returncode != 0 and "has finished" in result.stderr
 
 
+@pytest.mark.slow
 def test_time_budget_trains_until_the_time_is_spent_with_xla(tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("".join(f"I have {n} books.\tTengo {n} libros.\n" for n in range(300)), encoding="utf-8")
@@ -149,6 +152,7 @@ def test_time_budget_trains_until_the_time_is_spent_with_xla(tmp_path):
     assert 1 <= batch_shapes(result.stdout).count("(") - 1 <= 4
 
 
+@pytest.mark.slow
 def test_mixed_precision_run_trains_and_saves_a_float32_model(tmp_path):
     out = tmp_path / "run"
     result = run_train("--preset", "tiny", "--epochs", "1", "--mixed-precision", "mixed_float16",
@@ -201,6 +205,7 @@ def jax_run(tmp_path_factory):
     return out, result, data
 
 
+@pytest.mark.slow
 def test_trains_on_jax_without_tensorflow_and_prints_the_export_command(jax_run):
     out, result, _ = jax_run
     assert {"config.json", "tokenizer.model", "model.keras", "metrics.json", "history.csv", "curves.png",
@@ -213,6 +218,7 @@ def test_trains_on_jax_without_tensorflow_and_prints_the_export_command(jax_run)
     assert config["settings"]["backend"] == "jax" and config["settings"]["jit_compile"]
 
 
+@pytest.mark.slow
 def test_jax_compiles_each_step_once_per_bucket(jax_run):
     _, result, _ = jax_run
     buckets = batch_shapes(result.stdout).count("(") - 1  # "shapes (rows, positions) [(r, n), ...]"
@@ -222,6 +228,7 @@ def test_jax_compiles_each_step_once_per_bucket(jax_run):
     assert 1 <= compilations(result.stderr, "test_step") <= buckets
 
 
+@pytest.mark.slow
 def test_a_second_run_of_the_same_shapes_compiles_nothing(jax_run, tmp_path):
     first, _, data = jax_run
     # The same settings (the epochs set the schedule, which is compiled into the step).
@@ -235,6 +242,7 @@ def test_a_second_run_of_the_same_shapes_compiles_nothing(jax_run, tmp_path):
     assert off.returncode == 0 and "cache hit for 'jit_train_step'" not in off.stderr
 
 
+@pytest.mark.slow
 def test_a_jax_trained_run_scores_and_exports_the_same_under_tensorflow(jax_run):
     from export.export_run import export_run
     from export.parity import check_parity
@@ -253,6 +261,7 @@ def test_a_jax_trained_run_scores_and_exports_the_same_under_tensorflow(jax_run)
         assert report[backend]["same_ids"] == 100.0, report[backend]
 
 
+@pytest.mark.slow
 def test_data_parallel_on_two_devices_matches_one_device(jax_run, tmp_path):
     _, _, data = jax_run
     runs = {}
