@@ -31,13 +31,16 @@ def main(argv=None):
                         help="Hypotheses of the SavedModel's translate_beam signature (default: 4).")
     parser.add_argument("--length-penalty", type=float, default=0.6, metavar="ALPHA",
                         help="GNMT length penalty exponent of translate_beam (default: 0.6).")
+    parser.add_argument("--tflite-beam", action="store_true",
+                        help="Also tflite/translator_ids_beam.tflite: the ids model with beam search "
+                        "(builtin ops only).")
     args = parser.parse_args(argv)
     try:
         if args.beam_width < 1:
             raise ValueError(f"--beam-width must be at least 1. Received: {args.beam_width}")
         export_run(args.run_dir, args.formats, args.quantize, args.max_output_length, args.overwrite,
                    log=lambda message: print(message, flush=True), beam_width=args.beam_width,
-                   length_penalty=args.length_penalty)
+                   length_penalty=args.length_penalty, tflite_beam=args.tflite_beam)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 

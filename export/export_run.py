@@ -21,10 +21,11 @@ def next_version(run_dir):
 
 
 def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, overwrite=False,
-               log=print, beam_width=4, length_penalty=0.6):
+               log=print, beam_width=4, length_penalty=0.6, tflite_beam=False):
     """Exports RUN_DIR/model.keras; returns the paths written.
 
-    The SavedModel's `translate_beam` signature keeps `beam_width` hypotheses.
+    The SavedModel's `translate_beam` signature keeps `beam_width` hypotheses;
+    `tflite_beam` adds `tflite/translator_ids_beam.tflite`, the ids model with that beam search.
     """
     for name in formats:
         if name not in FORMATS:
@@ -44,7 +45,7 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
     if "tflite" in formats:
         path = os.path.join(run_dir, rd.TFLITE_DIR)
         log(f"Converting the TFLite models ({', '.join(('float32',) + tuple(quantize))}) ...")
-        models = convert_all(translator, ("float32",) + tuple(quantize))
+        models = convert_all(translator, ("float32",) + tuple(quantize), beam=tflite_beam)
         with atomic_directory(path, overwrite) as temporary:
             files = {}
             for name, content in models.items():
@@ -67,6 +68,8 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
                                "ids, truncated to max_source_length - 1, then the end id, then 0s"},
                     "outputs": {"ids": f"int32[1, {translator.max_length}]: ids, the end id, then 0s"},
                 },
+                "beam_ids_model": ({"file": "translator_ids_beam.tflite", "beam_width": beam_width,
+                                    "length_penalty": length_penalty} if tflite_beam else None),
                 "files": files,
             })
         written.append(path)

@@ -1,4 +1,5 @@
-"""TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model."""
+"""TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model
+(and, opt-in, an ids model with the beam search inside)."""
 
 import contextlib
 import os
@@ -7,6 +8,8 @@ import tempfile
 
 import tensorflow as tf
 
+from kseq.decoding import beam_decode
+
 # The converter's own freezing keeps resource variables, whose reads fail
 # inside a TFLite WHILE body; this public-in-practice helper (used by the
 # converter itself) turns them into constants first.
@@ -14,6 +17,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 TEXT_MODEL = "translator_text"
 IDS_MODEL = "translator_ids"
+BEAM_IDS_MODEL = "translator_ids_beam"
 QUANTIZATIONS = ("float32", "float16", "dynamic")
 
 
@@ -36,6 +40,16 @@ def ids_function(translator):
     shape = [1, translator.model.max_source_length]
     return tf.function(
         translator.decode_ids, input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")]
+    ).get_concrete_function()
+
+
+def beam_ids_function(translator):
+    """As `ids_function`, with `translator.beam_width` hypotheses: it converts with builtin ops only."""
+    shape = [1, translator.model.max_source_length]
+    return tf.function(
+        lambda source_ids: {"ids": beam_decode(translator.model, source_ids, translator.beam_width,
+                                               translator.length_penalty, translator.max_length)},
+        input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 
 
@@ -101,10 +115,12 @@ def converter_diagnostics_shown_on_failure():
             os.close(saved)
 
 
-def convert_all(translator, quantizations=("float32",)):
-    """Returns {file name: flatbuffer bytes} for the text and ids models."""
+def convert_all(translator, quantizations=("float32",), beam=False):
+    """Returns {file name: flatbuffer bytes} for the text and ids models (and the beam ids model)."""
     functions = {TEXT_MODEL: (text_function(translator), True),
                  IDS_MODEL: (ids_function(translator), False)}
+    if beam:
+        functions[BEAM_IDS_MODEL] = (beam_ids_function(translator), False)
     models = {}
     for quantization in quantizations:
         suffix = "" if quantization == "float32" else f"_{quantization}"

@@ -145,7 +145,7 @@ def beam_search(step, cache, batch_size, max_length, beam_width=4, length_penalt
     tokens = ops.reshape(tokens[:, 1:], (batch_size, beam_width, max_length))
     lengths = ops.cast(ops.sum(ops.cast(tokens != PAD_ID, "int32"), axis=-1), "float32")
     normalized = scores / ops.power((5.0 + lengths) / 6.0, length_penalty)
-    best = ops.cast(ops.argmax(normalized, axis=-1), "int32")  # (batch,)
+    best = ops.cast(ops.top_k(normalized, k=1)[1][:, 0], "int32")  # (batch,); top_k: see above
     return ops.take_along_axis(tokens, best[:, None, None], axis=1)[:, 0, :]
 
 

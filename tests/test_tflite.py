@@ -72,3 +72,33 @@ def test_converter_diagnostics_are_shown_only_on_failure(capfd):
             os.write(2, b"the op that failed\n")
             raise RuntimeError("conversion failed")
     assert "the op that failed" in capfd.readouterr().err
+
+
+def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
+    """The opt-in `translator_ids_beam.tflite` (`python -m export --tflite-beam`)."""
+    import types
+
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
+
+    from export.operators import list_operators
+    from export.tflite import beam_ids_function, convert
+    from kseq.decoding import beam_decode
+    from kseq.model import Seq2SeqTransformer
+
+    keras.utils.set_random_seed(1)
+    model = Seq2SeqTransformer(vocabulary_size=64, num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32,
+                               num_heads=2, intermediate_dim=64, dropout=0.0, max_source_length=12,
+                               max_target_length=10)
+    translator = types.SimpleNamespace(model=model, beam_width=4, length_penalty=0.6, max_length=10)
+    content = convert(beam_ids_function(translator), model)
+    operators = list_operators(content)
+    assert operators["custom"] == [] and "WHILE" in operators["builtin"] and "TOPK_V2" in operators["builtin"]
+    run = Interpreter(model_content=content, num_threads=2).get_signature_runner()
+    random = np.random.default_rng(0)
+    for _ in range(10):
+        length = int(random.integers(2, 12))
+        source = np.zeros((1, 12), np.int32)
+        source[0, : length - 1] = random.integers(4, 64, length - 1)
+        source[0, length - 1] = 3
+        np.testing.assert_array_equal(run(source_ids=source)["ids"], beam_decode(model, source, 4, 0.6, 10))
