@@ -1,6 +1,7 @@
 """The `kseq` command: train, distill, export, serve, translate, evaluate, attention."""
 
 import argparse
+import json
 import os
 import sys
 
@@ -10,16 +11,23 @@ EVALUATION_FILE = "evaluation.json"
 
 
 def translate_command(args):
+    from kseq import run_directory as rd
     from kseq.backends import load
+    from kseq.tasks import output_key
 
     translator = load(args.run_dir, args.backend, args.variant, beam_width=args.beam_width)
+    key = output_key(rd.load_config(args.run_dir)["settings"].get("task", "translation"))
+
+    def show(output):  # a line of text, or with --json a line labelled by the run's task
+        print(json.dumps({key: output}, ensure_ascii=False) if args.json else output, flush=True)
+
     if args.text:
         for start in range(0, len(args.text), args.batch_size):
-            for translation in translator.translate(args.text[start : start + args.batch_size])[0]:
-                print(translation)
+            for output in translator.translate(args.text[start : start + args.batch_size])[0]:
+                show(output)
         return
     for line in sys.stdin:  # streamed: one line in, one line out
-        print(translator.translate([line.rstrip("\r\n")])[0][0], flush=True)
+        show(translator.translate([line.rstrip("\r\n")])[0][0])
 
 
 def available_backends(run_dir):
@@ -107,7 +115,8 @@ def build_parser():
     commands.add_parser("serve", help="TF Serving's REST API and a page to try the model "
                         "(see `kseq serve --help`).", add_help=False)
 
-    translate = commands.add_parser("translate", help="Translate arguments, or stdin line by line.")
+    translate = commands.add_parser("translate", help="Translate (or summarize, generate: the run's task) "
+                                    "arguments, or stdin line by line.")
     translate.add_argument("run_dir", metavar="RUN_DIR")
     translate.add_argument("text", nargs="*", metavar="TEXT", help="Sentences (default: read stdin).")
     translate.add_argument("--backend", choices=BACKENDS, default="keras")
@@ -115,6 +124,9 @@ def build_parser():
     translate.add_argument("--batch-size", type=int, default=32)
     translate.add_argument("--beam-width", type=int, default=1,
                            help="Beam search with N hypotheses (keras, saved_model); 1: greedy.")
+    translate.add_argument("--json", action="store_true",
+                           help="One JSON object per line, keyed by the run's task "
+                           '({"translation_text": ...}, {"summary_text": ...}, {"generated_text": ...}).')
     translate.set_defaults(run=translate_command)
 
     evaluate = commands.add_parser("evaluate", help="BLEU, chrF and speed for each backend.")

@@ -31,6 +31,7 @@ BACKUP_DIR = "backup"
 SAVED_MODEL_DIR = "saved_model"
 TFLITE_DIR = "tflite"
 FORMAT_VERSION = 1
+CLAIM_FILE = ".kseq-run"  # made exclusively by the run that owns the directory
 
 
 def prepare(out, resume=False):
@@ -47,10 +48,11 @@ def prepare(out, resume=False):
                          "that run, or choose another --out.")
     try:
         os.makedirs(out, exist_ok=True)
-        probe = os.path.join(out, ".write-test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.remove(probe)
+        # The claim: created exclusively, so of two runs started at once with
+        # the same --out, one gets the directory and the other is refused.
+        os.close(os.open(os.path.join(out, CLAIM_FILE), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        raise SystemExit(f"{out} was claimed by another kseq run at the same moment: choose another --out.") from None
     except OSError as error:
         raise SystemExit(f"Cannot write to --out {out}: {error.strerror}") from None
     return out

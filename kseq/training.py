@@ -40,6 +40,8 @@ from kseq.training_callbacks import Throughput, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 UNBOUNDED_EPOCHS = 10_000
+# The flags that go with --resume: where the run is and what to do at the end, not how to train.
+RESUME_FLAGS = ("--resume", "--out", "--no-export", "--compilation-cache", "--no-compilation-cache")
 
 
 def parse_args(argv=None):
@@ -94,7 +96,15 @@ def parse_args(argv=None):
         "--epochs stays an upper bound (default then: none).",
     )
     presets.add_arguments(parser)
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    if args.resume:
+        # A resumed run keeps the settings it was started with: a flag that
+        # would change them is refused, not silently ignored.
+        changes = [a.split("=")[0] for a in argv if a.startswith("--") and a.split("=")[0] not in RESUME_FLAGS]
+        if changes:
+            parser.error(f"--resume continues the run in --out with its saved settings (config.json); "
+                         f"{changes[0]} would change them: drop it, or start a new run with another --out.")
     if args.distribute == "multi_worker" and (args.time_budget is not None or args.resume):
         parser.error("--distribute multi_worker takes neither --time-budget nor --resume: "
                      "every worker must run the same steps (train for --epochs).")

@@ -31,3 +31,11 @@ def test_existing_directory_needs_overwrite(tmp_path):
     with atomic_directory(tmp_path / "tflite", overwrite=True) as temporary:
         (tmp_path / temporary / "x").write_text("replaced")
     assert (tmp_path / "tflite" / "x").read_text() == "replaced"
+
+
+def test_the_directory_gets_a_new_directorys_mode_not_mkdtemps(tmp_path):
+    """A model server running as another user must read the export (mkdtemp alone gives 0700)."""
+    with atomic_directory(tmp_path / "tflite"):
+        pass
+    (tmp_path / "plain").mkdir()
+    assert (tmp_path / "tflite").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777

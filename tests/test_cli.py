@@ -35,6 +35,9 @@ def test_translate_streams_stdin_identically_on_float32_backends(tiny_export, ti
 def test_translate_arguments(tiny_export, tiny_keras):
     result = kseq("translate", str(tiny_export), "Ten books.", "Two cats.", "--backend", "tflite", "--variant", "dynamic")
     assert result.returncode == 0 and len(result.stdout.strip().split("\n")) == 2
+    labelled = kseq("translate", str(tiny_export), "Ten books.", "--json", "--beam-width", "2")
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    assert list(json.loads(labelled.stdout)) == ["translation_text"]  # keyed by the run's task
 
 
 def test_evaluate_all_backends_prints_a_table_and_writes_json(tiny_export, tmp_path):

@@ -36,3 +36,12 @@ def test_json_is_written_atomically(tmp_path):
     rd.write_json(path, {"bleu": 1.5, "text": "¿Qué?"})
     assert rd.read_json(path) == {"bleu": 1.5, "text": "¿Qué?"}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_two_runs_racing_for_one_directory_get_one_claim(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert rd.prepare(str(out)) == str(out)
+    # The second run looked before the first had written anything: the claim still refuses it.
+    monkeypatch.setattr(rd.os, "listdir", lambda path: [])
+    with pytest.raises(SystemExit, match="claimed by another kseq run"):
+        rd.prepare(str(out))

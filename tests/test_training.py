@@ -131,6 +131,15 @@ def test_separate_vocabularies_train_and_export(tmp_path):
     assert load(run_dir, "tflite").translate(texts)[1].tolist() == expected
 
 
+def test_resume_refuses_a_flag_that_would_change_the_saved_settings(capsys):
+    from kseq.training import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--resume", "--out", "runs/x", "--preset", "small"])
+    assert "--preset would change them" in capsys.readouterr().err
+    assert parse_args(["--resume", "--out", "runs/x", "--no-export"]).resume
+
+
 def test_a_finished_run_cannot_be_resumed(tiny_run):
     result = run_train("--resume", "--out", str(tiny_run[0]))
     assert result.returncode != 0 and "has finished" in result.stderr
