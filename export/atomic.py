@@ -20,11 +20,9 @@ def atomic_directory(path, overwrite=False):
     os.makedirs(parent, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
     # mkdtemp makes it 0700, and the mode would survive the rename: give it
-    # what any new directory gets (0755 under the usual umask), so a model
-    # server running as another user can read the export.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o777 & ~umask)
+    # its parent's (the run directory's), so a model server running as
+    # another user can read the export as it reads the rest of the run.
+    os.chmod(temporary, os.stat(parent).st_mode & 0o777)
     try:
         yield temporary
     except BaseException:

@@ -167,7 +167,9 @@ class LengthBatches(keras.utils.PyDataset):
         """The same batches as a `tf.data.Dataset`, for TensorFlow's `fit()` and its strategies.
 
         Keras' own conversion fixes every shape it sees in the first two
-        batches; these vary by bucket. Each pass over it is one epoch.
+        batches; these vary by bucket. Each pass over it is one epoch, in
+        its own order (drawn when the pass starts: Keras stops reading at
+        the epoch's last batch, so nothing may wait for the generator's end).
         """
         import tensorflow as tf
 
@@ -175,10 +177,14 @@ class LengthBatches(keras.utils.PyDataset):
         signature = ({"encoder_inputs": ids, "decoder_inputs": ids}, ids,
                      tf.TensorSpec((None, None), tf.float32))
 
+        first = [True]
+
         def epoch():
+            if self.shuffle and not first[0]:
+                self.batches = self._batches()
+            first[0] = False
             for index in range(len(self)):
                 yield self[index]
-            self.on_epoch_end()
 
         dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
         return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)

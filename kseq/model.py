@@ -87,7 +87,9 @@ class Seq2SeqTransformer(keras.Model):
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_layers = [
             keras_nlp.layers.TransformerEncoder(
-                intermediate_dim, num_heads, dropout=dropout, activation="gelu",
+                # The larger rate, so that every dropout layer gets its random
+                # seed when built; each then gets its own rate below.
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation="gelu",
                 normalize_first=True, name=f"encoder_layer_{i}",
             )
             for i in range(num_encoder_layers)
@@ -95,7 +97,7 @@ class Seq2SeqTransformer(keras.Model):
         self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
         self.decoder_layers = [
             keras_nlp.layers.TransformerDecoder(
-                intermediate_dim, num_heads, dropout=dropout, activation="gelu",
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation="gelu",
                 normalize_first=True, name=f"decoder_layer_{i}",
             )
             for i in range(num_decoder_layers)
@@ -114,7 +116,7 @@ class Seq2SeqTransformer(keras.Model):
             **kwargs,
         )
         for layer in self.encoder_layers + self.decoder_layers:
-            _set_attention_dropout(layer, attention_dropout)
+            _set_dropout_rates(layer, dropout, attention_dropout)
 
         # === Config ===
         self.vocabulary_size = vocabulary_size
@@ -243,22 +245,29 @@ class Seq2SeqTransformer(keras.Model):
 
 
 ATTENTION_LAYERS = ("_self_attention_layer", "_cross_attention_layer")
+RESIDUAL_DROPOUTS = ("_self_attention_dropout", "_cross_attention_dropout", "_feedforward_dropout")
 
 
-def _set_attention_dropout(layer, rate):
-    """Gives a keras-nlp Transformer layer's attention its own dropout rate.
+def _set_dropout_rates(layer, dropout, attention_dropout):
+    """Gives a keras-nlp Transformer layer's attention weights their own dropout rate.
 
-    keras-nlp hands a layer's one `dropout` to its `MultiHeadAttention`s too,
-    and Keras 3.15 takes the fused `ops.dot_product_attention` path only when
-    that rate is 0. No public argument separates the two, so the built
-    attention layers' rate is set here, read by Keras at call time;
+    keras-nlp hands a layer's one `dropout` to its `MultiHeadAttention`s as
+    well as to its residual dropouts, and Keras 3.15 takes the fused
+    `ops.dot_product_attention` path only when the attention's rate is 0. No
+    public argument separates the two, so the built layers' rates are set
+    here (Keras reads them at call time; a `Dropout` built at rate 0 has no
+    seed, hence the layer is built at the larger of the two rates).
     `tests/test_model.py` pins this against the installed versions.
     """
     for name in ATTENTION_LAYERS:
         attention = getattr(layer, name, None)
         if attention is not None:
-            attention._dropout = rate
-            attention._dropout_layer.rate = rate
+            attention._dropout = attention_dropout
+            attention._dropout_layer.rate = attention_dropout
+    for name in RESIDUAL_DROPOUTS:
+        residual = getattr(layer, name, None)
+        if residual is not None:
+            residual.rate = dropout
 
 
 @contextlib.contextmanager

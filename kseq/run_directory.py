@@ -32,6 +32,7 @@ SAVED_MODEL_DIR = "saved_model"
 TFLITE_DIR = "tflite"
 FORMAT_VERSION = 1
 CLAIM_FILE = ".kseq-run"  # made exclusively by the run that owns the directory
+TRAINED_FILE = ".trained"  # fit() has ended: a resumed run goes on to the evaluation
 
 
 def prepare(out, resume=False):

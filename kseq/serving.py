@@ -44,6 +44,7 @@ class ServedModel:
         self.config = rd.load_config(run_dir)
         self.source_vocabulary, _ = rd.load_vocabularies(run_dir, self.config)
         self.max_source_length = self.config["model"]["max_source_length"]
+        self.vocabulary_size = self.config["model"]["source_vocabulary_size"] or self.config["model"]["vocabulary_size"]
         self.task = self.config["settings"].get("task", "translation")
         translator = load(run_dir, backend, variant)
         self.version = rd.saved_model_versions(run_dir)[-1] if backend == "saved_model" else 1
@@ -118,10 +119,13 @@ class DynamicBatcher:
     """Merges the rows of requests that arrive together into one model call.
 
     The first waiting request opens a batch; others join it until it holds
-    `max_batch_size` rows or `timeout_s` has passed. The model runs in one
-    thread (backends are not all thread-safe), each request gets its rows back,
-    with the number of rows decoded together. With `merge=False` every request
-    runs alone.
+    `max_batch_size` rows or `timeout_s` has passed (a request that would
+    overflow it opens the next; one larger than `max_batch_size` is decoded
+    in chunks). The model runs in one thread (backends are not all
+    thread-safe); each request gets its own rows back, with the number of rows
+    decoded together. If a merged batch fails, its requests run alone, so an
+    error reaches only the request that caused it. With `merge=False` every
+    request runs alone.
     """
 
     def __init__(self, model, max_batch_size=32, timeout_s=0.002, merge=True):
@@ -141,30 +145,47 @@ class DynamicBatcher:
 
     async def _work(self, signature):
         queue, loop = self.queues[signature], asyncio.get_running_loop()
+        carried = None  # a request that would have overflowed the last batch opens the next
         while True:
-            batch = [await queue.get()]
+            batch = [carried or await queue.get()]
+            carried = None
             rows, deadline = len(batch[0][0]), loop.time() + self.timeout_s
             while self.merge and rows < self.max_batch_size:
                 try:
                     item = await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
                 except asyncio.TimeoutError:
                     break
+                if rows + len(item[0]) > self.max_batch_size:
+                    carried = item
+                    break
                 batch.append(item)
                 rows += len(item[0])
-            values = [value for item, _ in batch for value in item]
             try:
-                outputs = await loop.run_in_executor(self.executor, self.model.run, signature, values)
-            except Exception as error:  # the model failed: every waiting request hears it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            start = 0
-            for item, future in batch:
-                if not future.done():  # its client may have gone
-                    future.set_result(({key: value[start : start + len(item)] for key, value in outputs.items()},
-                                       len(values)))
-                start += len(item)
+                await self._run(signature, batch)
+            except Exception:  # one request's input broke the batch: run each alone, so it fails alone
+                for item in batch:
+                    try:
+                        await self._run(signature, [item])
+                    except Exception as error:
+                        if not item[1].done():
+                            item[1].set_exception(error)
+
+    async def _run(self, signature, batch):
+        """Decodes the batch's rows, `max_batch_size` at a time, and answers each request with its own."""
+        loop = asyncio.get_running_loop()
+        values = [value for item, _ in batch for value in item]
+        outputs = {}
+        for start in range(0, len(values), self.max_batch_size):
+            chunk = await loop.run_in_executor(
+                self.executor, self.model.run, signature, values[start : start + self.max_batch_size])
+            for key, value in chunk.items():
+                outputs.setdefault(key, []).extend(value)
+        start = 0
+        for item, future in batch:
+            if not future.done():  # its client may have gone
+                future.set_result(({key: value[start : start + len(item)] for key, value in outputs.items()},
+                                   min(len(values), self.max_batch_size)))
+            start += len(item)
 
     def close(self):
         for worker in self.workers:
@@ -203,11 +224,20 @@ def parse_predict(body, model):
             values = [values]
     if not values:
         raise BadRequest("The request has no instances: send at least one.")
-    if dtype == "DT_STRING" and not all(isinstance(v, str) for v in values):
-        raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes strings.")
-    if dtype == "DT_INT32" and not all(isinstance(v, list) and v and all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2**31 for i in v) for v in values):
-        raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes non-empty lists of ids.")
+    if dtype == "DT_STRING":
+        if not all(isinstance(v, str) for v in values):
+            raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes strings.")
+        for i, value in enumerate(values):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as error:  # JSON allows lone surrogates; UTF-8 does not
+                raise BadRequest(f"Text {i} is not valid Unicode ({error.reason} at {error.start}).") from None
+    if dtype == "DT_INT32":
+        size, longest = model.vocabulary_size, model.max_source_length
+        if not all(isinstance(v, list) and 0 < len(v) <= longest and all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i < size for i in v) for v in values):
+            raise BadRequest(f"Input {json.dumps(name)} of signature {signature} takes lists of 1 to {longest} "
+                             f"ids, each in [0, {size}).")
     return signature, values, layout
 
 
@@ -228,6 +258,10 @@ def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_
     @app.exception_handler(BadRequest)
     async def bad_request(request, error):
         return JSONResponse({"error": str(error)}, status_code=error.status)
+
+    @app.exception_handler(Exception)
+    async def failure(request, error):  # a model failure still answers in JSON
+        return JSONResponse({"error": f"{type(error).__name__}: {error}"}, status_code=500)
 
     @app.get("/", response_class=HTMLResponse)
     async def page():

@@ -73,9 +73,16 @@ class TimeBudget(keras.callbacks.Callback):
         return self.spent_seconds + running
 
     def on_train_begin(self, logs=None):
-        self.steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-        self._set_rate(0.0)
+        self.steps = None
         self.resume()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.steps is None:
+            # Read here, not in on_train_begin: a resumed run's optimizer (its
+            # step count and rate) is restored by BackupAndRestore's on_train_begin.
+            self.steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self.current_rate = None
+            self._set_rate(self.elapsed() / self.seconds)
 
     def on_train_end(self, logs=None):
         if self._since is not None:

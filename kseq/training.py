@@ -168,6 +168,18 @@ def make_batches(train_examples, valid_examples, settings, row_multiple=1):
             LengthBatches(valid_examples.source, valid_examples.target, **options))
 
 
+def fit(model, train_data, valid_data, settings, callbacks):
+    """`model.fit` over the batches for the settings' epochs."""
+    model.fit(
+        train_data,
+        validation_data=valid_data,
+        epochs=settings["epochs"],
+        callbacks=callbacks,
+        shuffle=False,  # the batches shuffle themselves, with the seed
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+
+
 def tensorflow_available():
     """Whether TensorFlow and tensorflow-text import here (the exports need both)."""
     try:
@@ -236,16 +248,12 @@ def train(settings, run_dir, resume=False, export=True, callbacks=()):
     # Training.
     history_file = os.path.join(run_dir, rd.HISTORY_FILE)
     throughput = Throughput(train_tokens, steps_per_epoch)
-    model.fit(
-        train_data,
-        validation_data=valid_data,
-        epochs=settings["epochs"],
-        callbacks=training_callbacks(
+    if resume and os.path.isfile(os.path.join(run_dir, rd.TRAINED_FILE)):
+        print("Training had ended before the interruption: evaluating the saved model.")
+    else:
+        fit(model, train_data, valid_data, settings, training_callbacks(
             run_dir, throughput, resume, budget=budget, extra=callbacks,
-            best_loss=best_validation_loss(history_file) if resume else math.inf),
-        shuffle=False,  # the batches shuffle themselves, with the seed
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
+            best_loss=best_validation_loss(history_file) if resume else math.inf))
     training_seconds = time.time() - started
     if not chief:
         print("Training done: the chief worker evaluates and writes the run directory.")

@@ -72,6 +72,21 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingFinished(keras.callbacks.Callback):
+    """Marks the run directory once `fit()` has ended, before the epoch backup is deleted,
+    so that `--resume` after a kill during evaluation evaluates instead of training anew."""
+
+    async_safe = True
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.path = os.path.join(run_dir, rd.TRAINED_FILE)
+
+    def on_train_end(self, logs=None):
+        with open(self.path, "w") as f:
+            f.write("fit() ended\n")
+
+
 class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
     """Keras' `ModelCheckpoint` of the lowest `val_loss`; saving once an epoch, it needs no step's logs."""
 
@@ -95,6 +110,7 @@ def training_callbacks(run_dir, throughput, resume=False, best_loss=math.inf, bu
             initial_value_threshold=best_loss,
         ),
         *extra,
+        TrainingFinished(run_dir),
         # Last, so an epoch is only marked done once the others have logged it.
         AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
     ]

@@ -33,9 +33,11 @@ def test_existing_directory_needs_overwrite(tmp_path):
     assert (tmp_path / "tflite" / "x").read_text() == "replaced"
 
 
-def test_the_directory_gets_a_new_directorys_mode_not_mkdtemps(tmp_path):
+def test_the_directory_gets_the_run_directorys_mode_not_mkdtemps(tmp_path):
     """A model server running as another user must read the export (mkdtemp alone gives 0700)."""
-    with atomic_directory(tmp_path / "tflite"):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o755)
+    run_dir.chmod(0o755)
+    with atomic_directory(run_dir / "tflite"):
         pass
-    (tmp_path / "plain").mkdir()
-    assert (tmp_path / "tflite").stat().st_mode & 0o777 == (tmp_path / "plain").stat().st_mode & 0o777
+    assert (run_dir / "tflite").stat().st_mode & 0o777 == 0o755

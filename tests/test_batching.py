@@ -97,3 +97,11 @@ def test_pair_lengths_count_the_start_id():
     source = np.array([[5, END_ID, 0, 0]], np.int32)
     target = np.array([[6, 7, 8, 0]], np.int32)
     assert pair_lengths(source, target).tolist() == [4]
+
+
+def test_the_tf_dataset_draws_a_new_order_each_pass():
+    source, target = random_pairs(300)
+    batches = LengthBatches(source, target, tokens_per_batch=512, shuffle=True, seed=1)
+    dataset = batches.as_tf_dataset()
+    passes = [[labels.numpy().tolist() for _, labels, _ in dataset] for _ in range(2)]
+    assert len(passes[0]) == len(passes[1]) == len(batches) and passes[0] != passes[1]

@@ -108,5 +108,7 @@ def test_attention_dropout_is_apart_from_residual_dropout(monkeypatch):
                         lambda *a, **k: fused.append(1) or original(*a, **k))
     model(batch(), training=True)
     assert len(fused) == len(attentions)  # every attention took the fused path
-    with_dropout = Seq2SeqTransformer(**{**CONFIG, "attention_dropout": 0.2})
+    with_dropout = Seq2SeqTransformer(**{**CONFIG, "attention_dropout": 0.2})  # residual dropout 0
     assert all(getattr(layer, "_self_attention_layer").dropout == 0.2 for layer in with_dropout.encoder_layers)
+    assert with_dropout.decoder_layers[0]._feedforward_dropout.rate == 0.0
+    with_dropout(batch(), training=True)  # its dropout layers have their seeds

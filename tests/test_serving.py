@@ -73,13 +73,23 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(server, dire
     ({"instances": []}, 400, "no instances"),
     ({"inputs": {"words": ["Hi."]}}, 400, "lacks \"text\""),
     ({"instances": ["Hi."], "inputs": ["Hi."]}, 400, "exactly one"),
-    ({"signature_name": "translate_ids", "instances": [["a"]]}, 400, "lists of ids"),
+    ({"signature_name": "translate_ids", "instances": [["a"]]}, 400, "lists of 1 to"),
+    ({"signature_name": "translate_ids", "instances": [[5] * 500]}, 400, "lists of 1 to"),
+    ({"signature_name": "translate_ids", "instances": [[10**6]]}, 400, "each in [0, "),
+    (b'{"instances": ["\\ud800"]}', 400, "not valid Unicode"),
     ({"instances": ["x" * 70_000]}, 413, "--max-request-bytes"),
 ])
 def test_bad_requests_get_4xx_with_an_error_and_the_server_keeps_serving(server, body, status, message):
     answer_status, answer, _ = server.post(body)
     assert answer_status == status and message in answer["error"]
     assert server.post({"instances": ["Hi."]})[0] == 200
+
+
+def test_a_request_larger_than_the_batch_is_decoded_in_chunks(server, direct):
+    sources, _ = held_out_sources(40)
+    status, body, headers = server.post({"instances": sources})
+    assert status == 200 and int(headers["X-Kseq-Batch-Rows"]) <= 32
+    assert [p["translation"] for p in body["predictions"]] == direct.translate(sources)[0]
 
 
 def test_wrong_model_or_version_is_404(server):

@@ -131,6 +131,23 @@ def test_separate_vocabularies_train_and_export(tmp_path):
     assert load(run_dir, "tflite").translate(texts)[1].tolist() == expected
 
 
+@pytest.mark.slow
+def test_a_run_killed_while_evaluating_resumes_to_the_evaluation(tmp_path, capsys):
+    from conftest import tiny_settings
+    from kseq.training import train
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    settings = tiny_settings(epochs=1)
+    train(settings, str(run_dir), export=False)
+    (run_dir / "metrics.json").unlink()  # as if killed during the evaluation
+    train(settings, str(run_dir), resume=True, export=False)
+    assert "Training had ended" in capsys.readouterr().out
+    with open(run_dir / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 1  # not trained again
+    assert (run_dir / "metrics.json").is_file()
+
+
 def test_resume_refuses_a_flag_that_would_change_the_saved_settings(capsys):
     from kseq.training import parse_args
 
