@@ -19,6 +19,7 @@ from kseq.special_ids import END_ID, PAD_ID, START_ID
 MAX_BUCKETS = 4  # when the step is compiled per shape (JAX, XLA)
 UNCOMPILED_BUCKETS = 12  # TensorFlow's graphs without XLA take any shape: finer buckets pad less
 LENGTH_MULTIPLE = 8  # bucket lengths are multiples of 8 (and the longest pair's length)
+UNCOMPILED_LENGTH_MULTIPLE = 4  # a CPU without XLA gains nothing from tiles of 8
 
 
 def choose_bucket_lengths(lengths, max_buckets=MAX_BUCKETS, multiple=LENGTH_MULTIPLE):
@@ -60,14 +61,15 @@ def choose_bucket_lengths(lengths, max_buckets=MAX_BUCKETS, multiple=LENGTH_MULT
     return sorted(chosen)
 
 
-def rows_per_batch(bucket_length, tokens_per_batch, row_multiple=1):
+def rows_per_batch(bucket_length, tokens_per_batch, row_multiple=1, row_tile=8):
     """Pairs per batch in a bucket: about `tokens_per_batch` positions.
 
-    A multiple of `row_multiple` (the devices sharing a batch), and of 8 times
-    it where that fits (GPU matrix units work in tiles of 8 rows).
+    A multiple of `row_multiple` (the devices sharing a batch), and of
+    `row_tile` times it where that fits (GPU matrix units work in tiles of 8
+    rows; 1 leaves the rows as they come).
     """
     rows = max(1, tokens_per_batch // bucket_length)
-    multiple = 8 * row_multiple if rows >= 8 * row_multiple else row_multiple
+    multiple = row_tile * row_multiple if rows >= row_tile * row_multiple else row_multiple
     return max(multiple, rows // multiple * multiple)
 
 
@@ -108,11 +110,12 @@ class LengthBatches(keras.utils.PyDataset):
             (`choose_bucket_lengths`). The last must hold the longest pair.
         row_multiple: int. Rows per batch are a multiple of this (the number
             of devices that share each batch).
+        row_tile: int. And of this times `row_multiple` where that fits.
         shuffle: bool. New batches in a new order every epoch.
         seed: int. For the shuffle.
     """
 
-    def __init__(self, source, target, tokens_per_batch, bucket_lengths=None, row_multiple=1,
+    def __init__(self, source, target, tokens_per_batch, bucket_lengths=None, row_multiple=1, row_tile=8,
                  shuffle=False, seed=0, **kwargs):
         super().__init__(**kwargs)
         lengths = pair_lengths(source, target)
@@ -121,7 +124,7 @@ class LengthBatches(keras.utils.PyDataset):
             raise ValueError(f"A pair of {lengths.max()} positions does not fit the longest bucket, "
                              f"{self.bucket_lengths[-1]}. Received: bucket_lengths={self.bucket_lengths}")
         self.source, self.target = source, target
-        self.rows = [rows_per_batch(length, tokens_per_batch, row_multiple)
+        self.rows = [rows_per_batch(length, tokens_per_batch, row_multiple, row_tile)
                      for length in self.bucket_lengths]
         self.bucket = np.array([bisect.bisect_left(self.bucket_lengths, n) for n in lengths])
         self.shuffle = shuffle

@@ -50,7 +50,7 @@ def make_strategy(name):
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
-                             "and this one's index (see the README's Scaling section).")
+                             "and this one's index (see the README: \"One training path\").")
         return tf.distribute.MultiWorkerMirroredStrategy()
 
 

@@ -27,7 +27,7 @@ from kseq import device, distribution, presets
 from kseq import run_directory as rd
 from kseq.backends import load
 from kseq.batching import (
-    MAX_BUCKETS, UNCOMPILED_BUCKETS, LengthBatches, choose_bucket_lengths, pair_lengths,
+    UNCOMPILED_BUCKETS, UNCOMPILED_LENGTH_MULTIPLE, LengthBatches, choose_bucket_lengths, pair_lengths,
 )
 from kseq.data import DataError, load_corpus, make_examples
 from kseq.evaluation import evaluate
@@ -157,12 +157,19 @@ def build_vocabularies(train_pairs, settings):
 
 
 def make_batches(train_examples, valid_examples, settings, row_multiple=1):
-    """Training and validation batches in a few shapes shared by both: at most 4 when
-    the step compiles per shape (`jit_compile`), finer buckets when it does not."""
+    """Training and validation batches in a few shapes shared by both.
+
+    When the step compiles per shape (`jit_compile`, so every JAX run) or runs
+    on an accelerator: at most 4 buckets, lengths and rows in multiples of 8.
+    Otherwise (TensorFlow's graphs on a CPU take any shape) up to 12 finer
+    buckets, which pad less.
+    """
     lengths = np.concatenate([pair_lengths(e.source, e.target) for e in (train_examples, valid_examples)])
-    max_buckets = MAX_BUCKETS if settings["jit_compile"] else UNCOMPILED_BUCKETS
+    compiled = settings["jit_compile"] or settings.get("device", "cpu") != "cpu"
+    buckets = (choose_bucket_lengths(lengths) if compiled else
+               choose_bucket_lengths(lengths, UNCOMPILED_BUCKETS, UNCOMPILED_LENGTH_MULTIPLE))
     options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
-                   bucket_lengths=choose_bucket_lengths(lengths, max_buckets))
+                   row_tile=8 if compiled else 1, bucket_lengths=buckets)
     return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
                           seed=settings["seed"], **options),
             LengthBatches(valid_examples.source, valid_examples.target, **options))
