@@ -15,20 +15,6 @@ BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
 VARIANTS = ("float32", "float16", "dynamic")
 
 
-class TranslatorBackend:
-    """A `kseq.translator.Translator` in memory, such as a model still training."""
-
-    def __init__(self, translator):
-        import tensorflow as tf
-
-        self._tf = tf
-        self.translator = translator
-
-    def translate(self, texts):
-        outputs = self.translator.translate(self._tf.constant(list(texts), self._tf.string))
-        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
-
-
 class KerasBackend:
     """The trained `model.keras`, decoding with `keras.ops` on the current Keras backend.
 
