@@ -1,10 +1,12 @@
-"""Train a translator: python train.py [--data PATH] [--preset small] [--out RUN_DIR].
+"""python train.py [--data PATH] [--preset small] [--out RUN_DIR]: the same as `kseq train [...]`.
 
-The whole job reads top to bottom in `kseq/training.py`:
-data -> tokenizer -> model -> fit -> evaluate -> export.
+data -> tokenizer -> model -> fit -> evaluate -> export; the job reads top to
+bottom in `kseq/training.py`, the flags are in `kseq/commands/train.py`.
 """
 
-from kseq.training import main
+import sys
+
+from kseq.commands import main
 
 if __name__ == "__main__":
-    main()
+    main(["train", *sys.argv[1:]])

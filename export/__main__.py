@@ -1,49 +1,8 @@
-"""python -m export RUN_DIR [--formats saved_model,tflite] [--quantize float16,dynamic]."""
+"""python -m export RUN_DIR [...]: the same as `kseq export RUN_DIR [...]`."""
 
-import argparse
+import sys
 
-from export.export_run import FORMATS, export_run
-from export.tflite import QUANTIZATIONS
-
-
-def parse_list(choices):
-    def parse(text):
-        values = [v for v in text.split(",") if v]
-        for value in values:
-            if value not in choices:
-                raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(choices)}")
-        return values
-    return parse
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m export", description=__doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="A run directory written by train.py.")
-    parser.add_argument("--formats", type=parse_list(FORMATS), default=list(FORMATS),
-                        help="Comma-separated: saved_model,tflite (default: both).")
-    parser.add_argument("--quantize", type=parse_list(QUANTIZATIONS[1:]), default=[],
-                        help="Extra TFLite variants: float16,dynamic (dynamic-range int8).")
-    parser.add_argument("--max-output-length", type=int, metavar="N",
-                        help="Most output tokens (default: the model's max_target_length).")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="Replace an existing tflite/ directory.")
-    parser.add_argument("--beam-width", type=int, default=4, metavar="N",
-                        help="Hypotheses of the SavedModel's translate_beam signature (default: 4).")
-    parser.add_argument("--length-penalty", type=float, default=0.6, metavar="ALPHA",
-                        help="GNMT length penalty exponent of translate_beam (default: 0.6).")
-    parser.add_argument("--tflite-beam", action="store_true",
-                        help="Also tflite/translator_ids_beam.tflite: the ids model with beam search "
-                        "(builtin ops only).")
-    args = parser.parse_args(argv)
-    try:
-        if args.beam_width < 1:
-            raise ValueError(f"--beam-width must be at least 1. Received: {args.beam_width}")
-        export_run(args.run_dir, args.formats, args.quantize, args.max_output_length, args.overwrite,
-                   log=lambda message: print(message, flush=True), beam_width=args.beam_width,
-                   length_penalty=args.length_penalty, tflite_beam=args.tflite_beam)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
-
+from kseq.commands import main
 
 if __name__ == "__main__":
-    main()
+    main(["export", *sys.argv[1:]])

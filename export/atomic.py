@@ -1,21 +1,30 @@
 """Atomic directory writes: a reader sees the old artifact or the new one, never half."""
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 
+from kseq.errors import ArtifactExistsError, NoSpaceError
+
+NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# TensorFlow's C++ writers raise `tf.errors.OpError`s that carry only strerror's text.
+NO_SPACE_MESSAGES = ("No space left on device", "Disk quota exceeded", "File too large")
+
 
 @contextlib.contextmanager
-def atomic_directory(path, overwrite=False):
+def atomic_directory(path, overwrite=False, expected_bytes=None):
     """Yields a temporary directory beside `path`, renamed to `path` on success.
 
     On failure the temporary directory is removed and `path` is untouched.
-    An existing `path` is replaced only with `overwrite=True`.
+    An existing `path` is replaced only with `overwrite=True`. A full disk
+    (or file size limit) raises `NoSpaceError`, naming `path` and, when
+    `expected_bytes` is given, the space the write needs.
     """
     path = os.path.abspath(path)
     if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f"{path} already exists: pass --overwrite to replace it.")
+        raise ArtifactExistsError(f"{path} already exists: pass --overwrite to replace it.")
     parent = os.path.dirname(path)
     os.makedirs(parent, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
@@ -25,8 +34,13 @@ def atomic_directory(path, overwrite=False):
     os.chmod(temporary, os.stat(parent).st_mode & 0o777)
     try:
         yield temporary
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        if is_out_of_space(error):
+            needed = f"it needs about {expected_bytes / 1e6:.1f} MB, " if expected_bytes else ""
+            free = shutil.disk_usage(parent).free / 1e6
+            raise NoSpaceError(f"No space left to write {path}: {needed}{free:.1f} MB are free there. "
+                               "Free some space and export again; the earlier artifacts are untouched.") from None
         raise
     if os.path.exists(path):
         old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
@@ -35,3 +49,10 @@ def atomic_directory(path, overwrite=False):
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(temporary, path)
+
+
+def is_out_of_space(error):
+    """Whether a write failed for want of space: an OSError, or TensorFlow's own error saying so."""
+    if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+        return True
+    return type(error).__module__.startswith("tensorflow") and any(m in str(error) for m in NO_SPACE_MESSAGES)

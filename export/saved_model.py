@@ -5,7 +5,7 @@ import tensorflow as tf
 from export.atomic import atomic_directory
 
 
-def export_saved_model(translator, directory, overwrite=False):
+def export_saved_model(translator, directory, overwrite=False, expected_bytes=None):
     """Writes `translator` as a SavedModel with two signatures.
 
     - `serving_default`: `text` string (batch,) -> `translation` string
@@ -30,6 +30,6 @@ def export_saved_model(translator, directory, overwrite=False):
         "translate_ids": translator.translate_ids.get_concrete_function(),
         "translate_beam": translator.translate_beam.get_concrete_function(),
     }
-    with atomic_directory(directory, overwrite) as temporary:
+    with atomic_directory(directory, overwrite, expected_bytes) as temporary:
         tf.saved_model.save(module, temporary, signatures=signatures)
     return directory

@@ -1,24 +1,18 @@
 """TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model
 (and, opt-in, an ids model with the beam search inside)."""
 
-import contextlib
-import os
-import sys
-import tempfile
-
 import tensorflow as tf
 
+from kseq.console import stderr_shown_on_failure
 from kseq.decoding import beam_decode
+from kseq.run_directory import TFLITE_VARIANTS, tflite_file_name
 
 # The converter's own freezing keeps resource variables, whose reads fail
 # inside a TFLite WHILE body; this public-in-practice helper (used by the
 # converter itself) turns them into constants first.
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-TEXT_MODEL = "translator_text"
-IDS_MODEL = "translator_ids"
-BEAM_IDS_MODEL = "translator_ids_beam"
-QUANTIZATIONS = ("float32", "float16", "dynamic")
+QUANTIZATIONS = TFLITE_VARIANTS
 
 
 def text_function(translator):
@@ -87,43 +81,17 @@ def convert(concrete_function, translator, quantization="float32", custom_ops=Fa
         # twice: 37 % of the float32 size instead of 26 %, for no BLEU on
         # spa-eng (BENCHMARKS.md). A private flag: the converter has no public one.
         converter._experimental_disable_per_channel = True
-    with converter_diagnostics_shown_on_failure():
+    # With custom ops allowed the converter prints pages of MLIR listing the
+    # TF Text ops, on success too, and its absl logging ignores
+    # TF_CPP_MIN_LOG_LEVEL; the operators a model uses are in metadata.json.
+    with stderr_shown_on_failure():
         return converter.convert()
-
-
-@contextlib.contextmanager
-def converter_diagnostics_shown_on_failure():
-    """Holds back what the converter's C++ writes to stderr, unless it fails.
-
-    With custom ops allowed it prints pages of MLIR listing the TF Text ops,
-    on success too, and its absl logging ignores TF_CPP_MIN_LOG_LEVEL; the
-    operators a model uses are in metadata.json instead.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode("utf-8", "replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def convert_all(translator, quantizations=("float32",), beam=False):
     """Returns {file name: flatbuffer bytes} for the text and ids models (and the beam ids model)."""
-    functions = {TEXT_MODEL: (text_function(translator), True),
-                 IDS_MODEL: (ids_function(translator), False)}
+    functions = {"text": (text_function(translator), True), "ids": (ids_function(translator), False)}
     if beam:
-        functions[BEAM_IDS_MODEL] = (beam_ids_function(translator), False)
-    models = {}
-    for quantization in quantizations:
-        suffix = "" if quantization == "float32" else f"_{quantization}"
-        for name, (function, custom_ops) in functions.items():
-            models[f"{name}{suffix}.tflite"] = convert(function, translator, quantization, custom_ops)
-    return models
+        functions["ids_beam"] = (beam_ids_function(translator), False)
+    return {tflite_file_name(kind, quantization): convert(function, translator, quantization, custom_ops)
+            for quantization in quantizations for kind, (function, custom_ops) in functions.items()}

@@ -6,6 +6,8 @@ are imported on first use, so `kseq.litert` works without TensorFlow.
 
 import os
 
+from kseq import console  # noqa: F401  notes whether the user chose TensorFlow's log level
+
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -21,4 +23,8 @@ def __getattr__(name):
         from kseq.translation_pipeline import pipeline
 
         return pipeline
+    if name == "RunDirectory":
+        from kseq.run_directory import RunDirectory
+
+        return RunDirectory
     raise AttributeError(f"module 'kseq' has no attribute {name!r}")

@@ -2,26 +2,33 @@
 
 Each backend has `translate(texts) -> (translations, ids)`: a list of
 strings and an int32 array (batch, max_length) of output token ids.
+`kseq.batch_translation.translate_batches` feeds it many texts.
 """
-
-import os
 
 import numpy as np
 
-from kseq import run_directory as rd
+from kseq.errors import RunDirectoryError, UsageError
+from kseq.run_directory import TFLITE_VARIANTS, RunDirectory
 from kseq.special_ids import END_ID
 
 BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
-VARIANTS = ("float32", "float16", "dynamic")
+VARIANTS = TFLITE_VARIANTS
 
 
 class KerasBackend:
-    """The trained `model.keras`, decoding with `keras.ops` on the current Keras backend.
+    """A `Seq2SeqTransformer`, decoding with `keras.ops` on the current Keras backend.
 
     Tokenizes with the `sentencepiece` package and needs no TensorFlow. Batches
     are padded to a few shapes (rows to a power of two, sources to a quarter,
     half, three quarters or all of `max_source_length`), so a compiling
     backend compiles the decoder a few times.
+
+    Args:
+        model: a `Seq2SeqTransformer` (trained in memory, or `RunDirectory.load_model()`).
+        source_vocabulary, target_vocabulary: `kseq.vocabulary.Vocabulary`s.
+        max_length: most output tokens (default: the model's `max_target_length`).
+        use_cache: decode with the key/value cache (False: the naive loop, for benchmarks).
+        beam_width: 1 for greedy decoding, more for beam search.
     """
 
     def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True,
@@ -36,8 +43,8 @@ class KerasBackend:
 
     @classmethod
     def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1):
-        vocabularies = rd.load_vocabularies(run_dir, rd.load_config(run_dir))
-        return cls(rd.load_model(run_dir), *vocabularies, max_length=max_length, use_cache=use_cache,
+        run = RunDirectory(run_dir)
+        return cls(run.load_model(), *run.vocabularies(), max_length=max_length, use_cache=use_cache,
                    beam_width=beam_width)
 
     def translate(self, texts):
@@ -65,21 +72,15 @@ class SavedModelBackend:
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  registers the SentencePiece ops
 
-        versions = rd.saved_model_versions(run_dir)
-        if not versions:
-            raise FileNotFoundError(
-                f"{os.path.join(run_dir, rd.SAVED_MODEL_DIR)} holds no SavedModel: run "
-                f"`python -m export {run_dir} --formats saved_model` first."
-            )
+        run = RunDirectory(run_dir)
         self._tf = tf
-        self.path = os.path.join(run_dir, rd.SAVED_MODEL_DIR, str(versions[-1]))
+        self.path = run.latest_saved_model_path()
         try:
             loaded = tf.saved_model.load(self.path)
         except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
-            raise ValueError(
+            raise RunDirectoryError(
                 f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
-                f"with `python -m export {run_dir} --formats saved_model`."
-            ) from None
+                f"with `kseq export {run.path} --formats saved_model`.") from None
         self.loaded = loaded
         self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
         if beam_width == 1:
@@ -87,9 +88,9 @@ class SavedModelBackend:
             return
         exported = self.exported_beam_width
         if exported != beam_width:
-            raise ValueError(
+            raise UsageError(
                 f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
-                f"`python -m export {run_dir} --formats saved_model --beam-width {beam_width}`.")
+                f"`kseq export {run.path} --formats saved_model --beam-width {beam_width}`.")
         self.serve = loaded.signatures["translate_beam"]
 
     def translate(self, texts):
@@ -97,23 +98,11 @@ class SavedModelBackend:
         return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
 
 
-def tflite_path(run_dir, kind, variant):
-    """RUN_DIR/tflite/translator_{text,ids}[_variant].tflite, checked to exist."""
-    suffix = "" if variant == "float32" else f"_{variant}"
-    path = os.path.join(run_dir, rd.TFLITE_DIR, f"translator_{kind}{suffix}.tflite")
-    if not os.path.isfile(path):
-        quantize = "" if variant == "float32" else f" --quantize {variant}"
-        raise FileNotFoundError(
-            f"{path} not found: run `python -m export {run_dir} --formats tflite{quantize} --overwrite`."
-        )
-    return path
-
-
 def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2, beam_width=1):
     """Returns a translator for RUN_DIR on one backend.
 
     Args:
-        run_dir: a run directory written by `train.py`.
+        run_dir: a run directory written by `kseq train`.
         backend: "keras", "saved_model", "tflite" (the text model) or
             "tflite_ids" (the ids model, tokenizing in Python with
             `sentencepiece`, as an app would).
@@ -125,20 +114,19 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
             saved_model at the width it was exported with; TFLite is greedy).
     """
     if backend not in BACKENDS:
-        raise ValueError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
+        raise UsageError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
     if variant not in VARIANTS:
-        raise ValueError(f"Unknown variant {variant!r}: choose from {', '.join(VARIANTS)}.")
+        raise UsageError(f"Unknown variant {variant!r}: choose from {', '.join(VARIANTS)}.")
     if variant != "float32" and not backend.startswith("tflite"):
-        raise ValueError(f"variant={variant!r} applies to the tflite backends only.")
+        raise UsageError(f"variant={variant!r} applies to the tflite backends only.")
     if max_length is not None and backend != "keras":
-        raise ValueError(
+        raise UsageError(
             f"max_length is fixed when exporting ({backend}): re-export with "
-            "`python -m export RUN_DIR --max-output-length N`, or use backend='keras'."
-        )
+            "`kseq export RUN_DIR --max-output-length N`, or use backend='keras'.")
     if beam_width < 1:
-        raise ValueError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
+        raise UsageError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
     if beam_width > 1 and backend.startswith("tflite"):
-        raise ValueError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
+        raise UsageError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
                          "or saved_model backend.")
     if backend == "keras":
         return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width)
@@ -146,12 +134,10 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         return SavedModelBackend(run_dir, beam_width)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
+    run = RunDirectory(run_dir)
     if backend == "tflite":
-        return TextModelTranslator(tflite_path(run_dir, "text", variant), num_threads)
-    files = rd.load_config(run_dir)["tokenizer"]["files"]
-    return IdsModelTranslator(
-        tflite_path(run_dir, "ids", variant),
-        os.path.join(run_dir, rd.TFLITE_DIR, files["source"]),
-        os.path.join(run_dir, rd.TFLITE_DIR, files["target"]),
-        num_threads,
-    )
+        return TextModelTranslator(run.tflite_path("text", variant), num_threads)
+    # The ids model's app reads the tokenizer files shipped beside it in tflite/.
+    files = run.config["tokenizer"]["files"]
+    return IdsModelTranslator(run.tflite_path("ids", variant), run.file("tflite", files["source"]),
+                              run.file("tflite", files["target"]), num_threads)

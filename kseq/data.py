@@ -11,15 +11,12 @@ import os
 import numpy as np
 
 from kseq.builtin_corpus import builtin_pairs
+from kseq.errors import DataError
 from kseq.special_ids import END_ID
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file and line."""
 
 
 @dataclasses.dataclass

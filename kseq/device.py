@@ -5,14 +5,14 @@ Imports no TensorFlow unless the Keras backend is TensorFlow.
 
 import os
 
-import keras
-
 # Positions per batch at least, on a GPU or TPU: a CPU-sized batch leaves most of the card idle.
 ACCELERATOR_TOKENS_PER_BATCH = 16384
 
 
 def accelerator():
     """"gpu", "tpu" or "cpu": the kind of the first device the Keras backend computes on."""
+    import keras
+
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -48,6 +48,8 @@ def default_compilation_cache_dir():
 def enable_compilation_cache(directory):
     """Keeps JAX's compiled train and test steps in `directory`, so a second run of the same shapes
     compiles nothing. Returns whether a cache is on (only JAX keeps one: TensorFlow's XLA does not)."""
+    import keras
+
     if keras.backend.backend() != "jax":
         return False
     import jax

@@ -8,22 +8,18 @@ references and exports like any other. Its `distilled/` folder holds the
 corpus it trained on.
 """
 
-import argparse
 import os
 import sys
 
-from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.batch_translation import translate_batches
 from kseq.data import load_corpus
-from kseq.evaluation import translate_all
-
-DISTILLED_DIR = "distilled"
 
 
 def distill_pairs(teacher, pairs, batch_size=64, verbose=True):
     """The pairs with each target replaced by the teacher's translation of the source."""
     sources = [source for source, _ in pairs]
-    return list(zip(sources, translate_all(teacher, sources, batch_size, verbose)))
+    return list(zip(sources, translate_batches(teacher, sources, batch_size, progress=verbose)[0]))
 
 
 def write_tsv(path, pairs):
@@ -33,11 +29,11 @@ def write_tsv(path, pairs):
             f.write(f"{' '.join(source.split())}\t{' '.join(target.split())}\n")
 
 
-def distill_corpus(teacher_dir, data, out_dir, beam_width=4, with_references=False, batch_size=64,
+def distill_corpus(teacher_dir, data, student, beam_width=4, with_references=False, batch_size=64,
                    skip_bad_lines=False):
-    """Writes OUT_DIR/distilled/{train,valid,test}.tsv: the teacher's training targets
-    (plus the original pairs with `with_references`), the real valid and test pairs.
-    Returns the directory."""
+    """Writes the student's `RunDirectory` distilled/{train,valid,test}.tsv: the teacher's
+    training targets (plus the original pairs with `with_references`), the real valid and
+    test pairs. Returns the directory."""
     corpus = load_corpus(data, skip_bad_lines=skip_bad_lines)
     teacher = load(teacher_dir, "keras", beam_width=beam_width)
     print(f"Distilling: the teacher ({teacher_dir}, beam {beam_width}) translates "
@@ -46,37 +42,8 @@ def distill_corpus(teacher_dir, data, out_dir, beam_width=4, with_references=Fal
     train = [(s, t) for s, t in train if t.strip()]  # an empty translation teaches nothing
     if with_references:
         train += corpus.train
-    directory = os.path.join(out_dir, DISTILLED_DIR)
+    directory = student.distilled_dir
     os.makedirs(directory, exist_ok=True)
     for split, pairs in (("train", train), ("valid", corpus.valid), ("test", corpus.test)):
         write_tsv(os.path.join(directory, f"{split}.tsv"), pairs)
     return directory
-
-
-def main(argv=None):
-    from kseq import training
-
-    parser = argparse.ArgumentParser(
-        prog="kseq distill", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Every `train.py` flag is taken too (--preset small, --epochs, --out ...).")
-    parser.add_argument("--teacher", required=True, metavar="RUN_DIR", help="The teacher's run directory.")
-    parser.add_argument("--beam-width", type=int, default=4, help="The teacher's beam (default: 4).")
-    parser.add_argument("--with-references", action="store_true",
-                        help="Train on the original pairs as well as on the teacher's translations.")
-    args, train_argv = parser.parse_known_args(argv)
-    train_args = training.parse_args(train_argv)
-    if not train_args.data:
-        parser.error("--data is required: the corpus whose training sources the teacher translates.")
-    if args.beam_width < 1:
-        parser.error(f"--beam-width must be at least 1. Received: {args.beam_width}")
-    try:
-        rd.load_config(args.teacher)  # fails early, naming the file, if it is not a run
-        out = rd.prepare(train_args.out)
-        data = distill_corpus(args.teacher, train_args.data, out, args.beam_width, args.with_references,
-                              skip_bad_lines=train_args.skip_bad_lines)
-        settings = training.settings_from_args(train_args)
-        settings.update(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
-                        with_references=args.with_references)
-        training.train(settings, out, export=not train_args.no_export)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None

@@ -7,8 +7,6 @@ import contextlib
 import json
 import os
 
-import keras
-from keras import ops
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "data_parallel")
 
@@ -29,6 +27,8 @@ def make_strategy(name):
     """
     if name not in STRATEGIES:
         raise ValueError(f"`--distribute` must be one of {', '.join(STRATEGIES)}. Received: {name!r}")
+    import keras
+
     backend = keras.backend.backend()
     if name == "data_parallel":
         if backend != "jax":
@@ -71,6 +71,8 @@ class DataParallel:
     """
 
     def __init__(self):
+        import keras
+
         self.distribution = keras.distribution.DataParallel()
         keras.distribution.set_distribution(self.distribution)
         self.num_replicas_in_sync = len(keras.distribution.list_devices())
@@ -131,6 +133,8 @@ def fit_across_workers(model):
             model._symbolic_build(data_batch=data_batch)
 
     def with_an_axis(step):
+        from keras import ops
+
         return lambda data: {name: ops.reshape(value, (1,)) for name, value in step(data).items()}
 
     model._maybe_symbolic_build = build_from_local_batch

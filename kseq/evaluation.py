@@ -2,9 +2,9 @@
 
 import time
 
-import keras
-import numpy as np
 import sacrebleu
+
+from kseq.batch_translation import translate_batches
 
 
 def group_references(pairs):
@@ -13,24 +13,6 @@ def group_references(pairs):
     for source, target in pairs:
         references.setdefault(source, []).append(target)
     return list(references), list(references.values())
-
-
-def translate_all(backend, sources, batch_size=64, verbose=True):
-    """Translates strings in length-sorted batches with any `kseq.load` backend.
-
-    Returns the translations in the order of `sources`.
-    """
-    order = np.argsort([len(source) for source in sources], kind="stable")
-    translations = [None] * len(sources)
-    progress = keras.utils.Progbar(len(sources), unit_name="sentence") if verbose else None
-    for start in range(0, len(sources), batch_size):
-        batch = order[start : start + batch_size]
-        batch_translations, _ = backend.translate([sources[i] for i in batch])
-        for i, text in zip(batch, batch_translations):
-            translations[i] = text
-        if progress:
-            progress.add(len(batch))
-    return translations
 
 
 def score(hypotheses, references):
@@ -54,7 +36,7 @@ def evaluate(backend, pairs, batch_size=64, verbose=True):
     """Scores a backend on (source, target) pairs; returns (metrics, samples)."""
     sources, references = group_references(pairs)
     started = time.perf_counter()
-    hypotheses = translate_all(backend, sources, batch_size, verbose)
+    hypotheses, _ = translate_batches(backend, sources, batch_size, progress=verbose)
     seconds = time.perf_counter() - started
     samples = [
         {"source": s, "translation": h, "references": r}

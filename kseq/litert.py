@@ -5,6 +5,8 @@ import threading
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, InterpreterWithCustomOps
 
+from kseq.errors import RunDirectoryError
+
 
 class LiteRTModel:
     """One exported .tflite file, run through its `serving_default` signature.
@@ -37,10 +39,9 @@ class LiteRTModel:
             else:
                 self.interpreter = Interpreter(model_content=content, num_threads=num_threads)
         except (ValueError, RuntimeError) as error:
-            raise ValueError(
+            raise RunDirectoryError(
                 f"{self.path} is damaged or not a TFLite model ({error}): export it again "
-                "with `python -m export RUN_DIR --formats tflite --overwrite`."
-            ) from None
+                "with `kseq export RUN_DIR --formats tflite --overwrite`.") from None
         self.runner = self.interpreter.get_signature_runner()
         self._lock = threading.Lock()
 

@@ -1,14 +1,22 @@
-"""The run directory: everything `train.py` writes, and how to load it back.
+"""RunDirectory: the one place that knows a run directory's layout.
 
 RUN_DIR/
-  config.json          all settings (model, tokenizer, data, training)
+  config.json          all settings (model, tokenizer, data, training), with its format version
   tokenizer.model      SentencePiece model (joint vocabulary), or
   source.model, target.model   with separate vocabularies
   model.keras          the model with the best validation loss
-  metrics.json         test scores (BLEU, chrF, exact match) per backend
+  metrics.json         test scores (BLEU, chrF, exact match)
   history.csv, logs/   training history and TensorBoard logs
   curves.png           loss and accuracy per epoch, train vs validation
-  saved_model/<version>/, tflite/   the exports (`python -m export RUN_DIR`)
+  backup/              the last epoch's weights and optimizer state while training runs
+  saved_model/<version>/   the SavedModel for TF Serving (`kseq export RUN_DIR`)
+  tflite/              translator_{text,ids,ids_beam}[_float16|_dynamic].tflite, the
+                       tokenizer files and metadata.json
+  distilled/           with `kseq distill`: the teacher's translations the run learned from
+
+Training, export, the backends, the commands and the benchmarks all go
+through `RunDirectory`. It imports neither TensorFlow nor Keras until a
+model or a `Tokenizer` layer is loaded.
 """
 
 import datetime
@@ -16,47 +24,245 @@ import json
 import os
 import zipfile
 
-import keras
+from kseq.errors import MissingFileError, RunDirectoryError
 
-from kseq.model import Seq2SeqTransformer
-from kseq.vocabulary import Vocabulary
-
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.keras"
-METRICS_FILE = "metrics.json"
-HISTORY_FILE = "history.csv"
-CURVES_FILE = "curves.png"
-LOGS_DIR = "logs"
-BACKUP_DIR = "backup"
-SAVED_MODEL_DIR = "saved_model"
-TFLITE_DIR = "tflite"
 FORMAT_VERSION = 1
-CLAIM_FILE = ".kseq-run"  # made exclusively by the run that owns the directory
-TRAINED_FILE = ".trained"  # fit() has ended: a resumed run goes on to the evaluation
+
+# Exported artifacts: the formats, and the TFLite models by kind and weight variant.
+EXPORT_FORMATS = ("saved_model", "tflite")
+TFLITE_KINDS = ("text", "ids", "ids_beam")
+TFLITE_VARIANTS = ("float32", "float16", "dynamic")  # dynamic: dynamic-range int8
+TFLITE_METADATA = "metadata.json"
 
 
-def prepare(out, resume=False):
-    """Creates the run directory, refusing to overwrite a finished or foreign one."""
-    out = out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
-    if resume:
-        if not os.path.isfile(os.path.join(out, CONFIG_FILE)):
-            raise SystemExit(f"--resume: {out} holds no run to resume (no {CONFIG_FILE}).")
-        if os.path.isfile(os.path.join(out, METRICS_FILE)):
-            raise SystemExit(f"--resume: the run in {out} has finished ({METRICS_FILE} is there).")
-        return out
-    if os.path.isdir(out) and os.listdir(out):
-        raise SystemExit(f"{out} already exists and is not empty: pass --resume to continue "
-                         "that run, or choose another --out.")
-    try:
-        os.makedirs(out, exist_ok=True)
-        # The claim: created exclusively, so of two runs started at once with
-        # the same --out, one gets the directory and the other is refused.
-        os.close(os.open(os.path.join(out, CLAIM_FILE), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        raise SystemExit(f"{out} was claimed by another kseq run at the same moment: choose another --out.") from None
-    except OSError as error:
-        raise SystemExit(f"Cannot write to --out {out}: {error.strerror}") from None
-    return out
+def tflite_file_name(kind, variant="float32"):
+    """translator_{kind}[_{variant}].tflite: float32 files carry no suffix."""
+    suffix = "" if variant == "float32" else f"_{variant}"
+    return f"translator_{kind}{suffix}.tflite"
+
+
+def tokenizer_files(joint_vocabulary):
+    """File names of the source and target SentencePiece models."""
+    if joint_vocabulary:
+        return {"source": "tokenizer.model", "target": "tokenizer.model"}
+    return {"source": "source.model", "target": "target.model"}
+
+
+class RunDirectory:
+    """A run directory: paths, config, vocabularies, model and exports.
+
+    Args:
+        path: the directory (str or path-like).
+
+    Example:
+    >>> run = RunDirectory("runs/spa-eng")
+    >>> run.settings["preset"], run.saved_model_versions()
+    """
+
+    CLAIM = ".kseq-run"  # made exclusively by the run that owns the directory
+    TRAINED = ".trained"  # fit() has ended: a resumed run goes on to the evaluation
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self._config = None
+
+    def __repr__(self):
+        return f"RunDirectory({self.path!r})"
+
+    def file(self, *names):
+        return os.path.join(self.path, *names)
+
+    # --- Layout ---
+
+    config_path = property(lambda self: self.file("config.json"))
+    model_path = property(lambda self: self.file("model.keras"))
+    metrics_path = property(lambda self: self.file("metrics.json"))
+    history_path = property(lambda self: self.file("history.csv"))
+    curves_path = property(lambda self: self.file("curves.png"))
+    logs_dir = property(lambda self: self.file("logs"))
+    backup_dir = property(lambda self: self.file("backup"))
+    saved_model_dir = property(lambda self: self.file("saved_model"))
+    tflite_dir = property(lambda self: self.file("tflite"))
+    distilled_dir = property(lambda self: self.file("distilled"))
+
+    # --- Creating and claiming ---
+
+    @classmethod
+    def create(cls, out=None, resume=False):
+        """The run directory for a new run (claimed exclusively) or, with `resume`, an interrupted one.
+
+        Refuses to overwrite a finished or foreign directory.
+        """
+        run = cls(out or os.path.join("runs", datetime.datetime.now().strftime("%Y%m%d-%H%M%S")))
+        if resume:
+            if not os.path.isfile(run.config_path):
+                raise RunDirectoryError(f"--resume: {run.path} holds no run to resume (no config.json).")
+            if os.path.isfile(run.metrics_path):
+                raise RunDirectoryError(f"--resume: the run in {run.path} has finished (metrics.json is there).")
+            return run
+        if os.path.isdir(run.path) and os.listdir(run.path):
+            raise RunDirectoryError(f"{run.path} already exists and is not empty: pass --resume to continue "
+                                    "that run, or choose another --out.")
+        try:
+            os.makedirs(run.path, exist_ok=True)
+            # The claim: created exclusively, so of two runs started at once with
+            # the same --out, one gets the directory and the other is refused.
+            os.close(os.open(run.file(cls.CLAIM), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise RunDirectoryError(f"{run.path} was claimed by another kseq run at the same moment: "
+                                    "choose another --out.") from None
+        except OSError as error:
+            raise RunDirectoryError(f"Cannot write to --out {run.path}: {error.strerror}") from None
+        return run
+
+    @property
+    def trained(self):
+        """Whether fit() ended in this directory (a resumed run then only evaluates)."""
+        return os.path.isfile(self.file(self.TRAINED))
+
+    def mark_trained(self):
+        with open(self.file(self.TRAINED), "w"):
+            pass
+
+    # --- Config ---
+
+    @property
+    def config(self):
+        """config.json, read once and checked for its format version."""
+        if self._config is None:
+            if not os.path.isfile(self.config_path):
+                raise MissingFileError(f"{self.config_path} not found: is {self.path} a run directory? "
+                                       f"`kseq train --out {self.path}` makes one.")
+            config = read_json(self.config_path)
+            if config.get("format_version") != FORMAT_VERSION:
+                raise RunDirectoryError(
+                    f"{self.config_path} has format_version={config.get('format_version')}, this kseq reads "
+                    f"{FORMAT_VERSION}. Retrain, or use the kseq version that wrote it.")
+            for key in ("settings", "model", "tokenizer"):
+                if not isinstance(config.get(key), dict):
+                    raise RunDirectoryError(f"{self.config_path} has no {key!r} section: the file is damaged.")
+            self._config = config
+        return self._config
+
+    @property
+    def settings(self):
+        return self.config["settings"]
+
+    @property
+    def task(self):
+        return self.settings.get("task", "translation")
+
+    def write_config(self, settings, model, vocabulary_size):
+        """Writes config.json: the settings, the model's config and the tokenizer's files."""
+        files = tokenizer_files(settings.get("joint_vocabulary", True))
+        self._config = {
+            "format_version": FORMAT_VERSION,
+            "settings": settings,
+            "model": model.get_config(),
+            "tokenizer": {"files": files, "vocabulary_size": vocabulary_size, "normalization": "nmt_nfkc"},
+        }
+        write_json(self.config_path, self._config)
+
+    def write_metrics(self, metrics):
+        write_json(self.metrics_path, metrics)
+
+    # --- Vocabularies and model ---
+
+    def save_vocabularies(self, source, target, joint_vocabulary=True):
+        """Writes the SentencePiece model files (of `Vocabulary`s or `Tokenizer`s: both have `.proto`)."""
+        files = tokenizer_files(joint_vocabulary)
+        for side, vocabulary in (("source", source), ("target", target)):
+            with open(self.file(files[side]), "wb") as f:
+                f.write(vocabulary.proto)
+
+    @property
+    def tokenizer_paths(self):
+        """{"source": path, "target": path} of the SentencePiece model files."""
+        files = self.config["tokenizer"]["files"]
+        return {side: self.file(files[side]) for side in ("source", "target")}
+
+    def vocabularies(self):
+        """(source, target) `kseq.vocabulary.Vocabulary`s: no TensorFlow needed."""
+        from kseq.vocabulary import Vocabulary
+
+        return tuple(Vocabulary(proto) for proto in self._tokenizer_protos())
+
+    def tokenizers(self):
+        """(source, target) `Tokenizer` layers, for TensorFlow graphs (the exports)."""
+        from kseq.tokenizer import Tokenizer  # needs TensorFlow
+
+        source, target = self._tokenizer_protos()
+        return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")
+
+    def _tokenizer_protos(self):
+        from kseq.vocabulary import Vocabulary
+
+        protos = []
+        for path in self.tokenizer_paths.values():
+            if not os.path.isfile(path):
+                raise MissingFileError(f"{path} not found: the run directory lost its tokenizer.")
+            with open(path, "rb") as f:
+                protos.append(f.read())
+            try:
+                Vocabulary(protos[-1])
+            except ValueError as error:
+                raise RunDirectoryError(f"{path}: {error}") from None
+        return protos
+
+    def load_model(self):
+        """Loads model.keras in Keras' safe mode (no arbitrary code)."""
+        import keras
+
+        from kseq.model import Seq2SeqTransformer
+
+        if not os.path.isfile(self.model_path):
+            raise MissingFileError(f"{self.model_path} not found: training did not finish an epoch.")
+        try:
+            return keras.saving.load_model(self.model_path, compile=False, safe_mode=True,
+                                           custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer})
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            raise RunDirectoryError(
+                f"{self.model_path} is damaged or not a kseq model ({type(error).__name__}: {error}). "
+                "Retrain, or restore the file from a backup.") from None
+
+    # --- Exports ---
+
+    def saved_model_versions(self):
+        """The SavedModel versions in saved_model/, ascending."""
+        if not os.path.isdir(self.saved_model_dir):
+            return []
+        return sorted(int(name) for name in os.listdir(self.saved_model_dir) if name.isdigit())
+
+    def next_saved_model_path(self):
+        """saved_model/<1 + the highest version>: TF Serving serves the highest."""
+        return self.file("saved_model", str(max(self.saved_model_versions(), default=0) + 1))
+
+    def latest_saved_model_path(self):
+        versions = self.saved_model_versions()
+        if not versions:
+            raise MissingFileError(f"{self.saved_model_dir} holds no SavedModel: run "
+                                   f"`kseq export {self.path} --formats saved_model` first.")
+        return self.file("saved_model", str(versions[-1]))
+
+    def tflite_path(self, kind, variant="float32", check=True):
+        """tflite/translator_{kind}[_{variant}].tflite, checked to exist unless `check` is False."""
+        path = self.file("tflite", tflite_file_name(kind, variant))
+        if check and not os.path.isfile(path):
+            flags = "" if variant == "float32" else f" --quantize {variant}"
+            flags += " --tflite-beam" if kind == "ids_beam" else ""
+            raise MissingFileError(f"{path} not found: run `kseq export {self.path} --formats tflite{flags} "
+                                   "--overwrite`.")
+        return path
+
+    def exported_backends(self):
+        """(backend, variant) pairs this directory has files for, `keras` first."""
+        pairs = [("keras", "float32")]
+        if self.saved_model_versions():
+            pairs.append(("saved_model", "float32"))
+        for backend, kind in (("tflite", "text"), ("tflite_ids", "ids")):
+            pairs += [(backend, variant) for variant in TFLITE_VARIANTS
+                      if os.path.isfile(self.tflite_path(kind, variant, check=False))]
+        return pairs
 
 
 def write_json(path, value):
@@ -73,99 +279,4 @@ def read_json(path):
         try:
             return json.load(f)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON ({error}): the file is damaged.") from None
-
-
-def tokenizer_files(joint_vocabulary):
-    """File names of the source and target SentencePiece models."""
-    if joint_vocabulary:
-        return {"source": "tokenizer.model", "target": "tokenizer.model"}
-    return {"source": "source.model", "target": "target.model"}
-
-
-def save_vocabularies(run_dir, source_vocabulary, target_vocabulary, files):
-    """Writes the SentencePiece model files (`kseq.vocabulary.Vocabulary` or `Tokenizer`: both have `.proto`)."""
-    for side, vocabulary in (("source", source_vocabulary), ("target", target_vocabulary)):
-        with open(os.path.join(run_dir, files[side]), "wb") as f:
-            f.write(vocabulary.proto)
-
-
-def load_vocabularies(run_dir, config):
-    """Returns (source, target) `kseq.vocabulary.Vocabulary`s: no TensorFlow needed."""
-    return tuple(Vocabulary(proto) for proto in _tokenizer_protos(run_dir, config))
-
-
-def _tokenizer_protos(run_dir, config):
-    files = config["tokenizer"]["files"]
-    protos = []
-    for side in ("source", "target"):
-        path = os.path.join(run_dir, files[side])
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: the run directory lost its tokenizer.")
-        with open(path, "rb") as f:
-            protos.append(f.read())
-        try:
-            Vocabulary(protos[-1])
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
-    return protos
-
-
-def write_config(run_dir, settings, model, files, vocabulary_size):
-    """Writes config.json: the settings, the model's config and the tokenizer's files."""
-    write_json(os.path.join(run_dir, CONFIG_FILE), {
-        "format_version": FORMAT_VERSION,
-        "settings": settings,
-        "model": model.get_config(),
-        "tokenizer": {"files": files, "vocabulary_size": vocabulary_size,
-                      "normalization": "nmt_nfkc"},
-    })
-
-
-def load_config(run_dir):
-    path = os.path.join(run_dir, CONFIG_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{path} not found: is {run_dir} a run directory? `python train.py --out {run_dir}` makes one."
-        )
-    config = read_json(path)
-    if config.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format_version={config.get('format_version')}, this kseq reads "
-            f"{FORMAT_VERSION}. Retrain, or use the kseq version that wrote it."
-        )
-    return config
-
-
-def load_tokenizers(run_dir, config):
-    """Returns (source, target) `Tokenizer` layers, for TensorFlow graphs (the exports)."""
-    # Imported here: the layer needs TensorFlow, the rest of this module does not.
-    from kseq.tokenizer import Tokenizer
-
-    source, target = _tokenizer_protos(run_dir, config)
-    return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")
-
-
-def load_model(run_dir):
-    """Loads model.keras in Keras' safe mode (no arbitrary code)."""
-    path = os.path.join(run_dir, MODEL_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found: training did not finish an epoch.")
-    try:
-        return keras.saving.load_model(
-            path, custom_objects={"Seq2SeqTransformer": Seq2SeqTransformer}, compile=False,
-            safe_mode=True,
-        )
-    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(
-            f"{path} is damaged or not a kseq model ({type(error).__name__}: {error}). "
-            "Retrain, or restore the file from a backup."
-        ) from None
-
-
-def saved_model_versions(run_dir):
-    """The SavedModel versions in RUN_DIR/saved_model/, ascending."""
-    base = os.path.join(run_dir, SAVED_MODEL_DIR)
-    if not os.path.isdir(base):
-        return []
-    return sorted(int(name) for name in os.listdir(base) if name.isdigit())
+            raise RunDirectoryError(f"{path} is not valid JSON ({error}): the file is damaged.") from None

@@ -9,14 +9,13 @@ uvicorn; requests that arrive together are decoded as one batch.
 import asyncio
 import concurrent.futures
 import json
-import os
 
 import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.run_directory import RunDirectory
 from kseq.tasks import output_key
 
 METHOD = "tensorflow/serving/predict"
@@ -41,13 +40,14 @@ class ServedModel:
 
     def __init__(self, run_dir, backend="saved_model", variant="float32"):
         self.run_dir, self.backend = run_dir, backend
-        self.config = rd.load_config(run_dir)
-        self.source_vocabulary, _ = rd.load_vocabularies(run_dir, self.config)
+        run = RunDirectory(run_dir)
+        self.config = run.config
+        self.source_vocabulary, _ = run.vocabularies()
         self.max_source_length = self.config["model"]["max_source_length"]
         self.vocabulary_size = self.config["model"]["source_vocabulary_size"] or self.config["model"]["vocabulary_size"]
-        self.task = self.config["settings"].get("task", "translation")
+        self.task = run.task
         translator = load(run_dir, backend, variant)
-        self.version = rd.saved_model_versions(run_dir)[-1] if backend == "saved_model" else 1
+        self.version = run.saved_model_versions()[-1] if backend == "saved_model" else 1
         self.signatures = {"serving_default": (TEXT_SIGNATURE, translator.translate)}
         if backend == "saved_model":
             signatures = translator.loaded.signatures
@@ -303,42 +303,6 @@ def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_
     app.add_api_route("/v1/models/{model_name}:predict", predict, methods=["POST"])
     app.add_api_route("/v1/models/{model_name}/versions/{version}:predict", predict, methods=["POST"])
     return app
-
-
-def main(argv=None):
-    import argparse
-
-    import uvicorn
-
-    from kseq.backends import BACKENDS, VARIANTS
-
-    parser = argparse.ArgumentParser(prog="kseq serve", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", metavar="RUN_DIR")
-    parser.add_argument("--backend", choices=[b for b in BACKENDS if b != "keras"] + ["keras"],
-                        default="saved_model")
-    parser.add_argument("--variant", choices=VARIANTS, default="float32", help="TFLite weights.")
-    parser.add_argument("--host", default="127.0.0.1", help="Address to bind (default: loopback only).")
-    parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--model-name", default="kseq", help="The <name> of /v1/models/<name> (default: kseq).")
-    parser.add_argument("--max-batch-size", type=int, default=32, help="Most rows decoded at once.")
-    parser.add_argument("--batch-timeout-ms", type=float, default=2.0,
-                        help="How long a batch waits for more requests.")
-    parser.add_argument("--no-batching", action="store_true", help="Decode every request alone.")
-    parser.add_argument("--max-request-bytes", type=int, default=1 << 20)
-    args = parser.parse_args(argv)
-    if args.max_batch_size < 1:
-        parser.error(f"--max-batch-size must be at least 1. Received: {args.max_batch_size}")
-    try:
-        model = ServedModel(args.run_dir, args.backend, args.variant)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
-    app = create_app(model, args.model_name, args.max_batch_size, args.batch_timeout_ms,
-                     args.max_request_bytes, batching=not args.no_batching)
-    print(f"Serving {os.path.abspath(args.run_dir)} ({args.backend}) as {args.model_name} on "
-          f"http://{args.host}:{args.port}/", flush=True)
-    # uvicorn finishes the requests in flight when it gets SIGTERM or SIGINT.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=30)
 
 
 PAGE = """<!doctype html>

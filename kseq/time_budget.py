@@ -78,8 +78,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.steps is None:
-            # Read here, not in on_train_begin: a resumed run's optimizer (its
-            # step count and rate) is restored by BackupAndRestore's on_train_begin.
+            # A resumed run's step count: the optimizer restored from the backup.
             self.steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             self.current_rate = None
             self._set_rate(self.elapsed() / self.seconds)

@@ -8,14 +8,12 @@ time budget.
 """
 
 import math
-import os
 import time
 
 import keras
 from keras import ops
 
-from kseq import run_directory as rd
-from kseq.checkpoint import AtomicBackupAndRestore
+from kseq.checkpoint import EpochBackup
 
 
 class Throughput(keras.callbacks.Callback):
@@ -78,13 +76,12 @@ class TrainingFinished(keras.callbacks.Callback):
 
     async_safe = True
 
-    def __init__(self, run_dir):
+    def __init__(self, run):
         super().__init__()
-        self.path = os.path.join(run_dir, rd.TRAINED_FILE)
+        self.run = run
 
     def on_train_end(self, logs=None):
-        with open(self.path, "w") as f:
-            f.write("fit() ended\n")
+        self.run.mark_trained()
 
 
 class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -93,24 +90,24 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
     async_safe = True
 
 
-def training_callbacks(run_dir, throughput, resume=False, best_loss=math.inf, budget=None, extra=()):
-    """Everything `fit()` gets in `train.py`, in order."""
+def training_callbacks(run, throughput, resume=False, best_loss=math.inf, budget=None, extra=()):
+    """Everything `fit()` gets in `kseq train`, in order (`run`: the `RunDirectory`)."""
     return [
         StopOnNaN(),
         *([budget] if budget else []),
         throughput,
-        keras.callbacks.CSVLogger(os.path.join(run_dir, rd.HISTORY_FILE), append=resume),
+        keras.callbacks.CSVLogger(run.history_path, append=resume),
         # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
-        *([keras.callbacks.TensorBoard(os.path.join(run_dir, rd.LOGS_DIR))]
+        *([keras.callbacks.TensorBoard(run.logs_dir)]
           if keras.backend.backend() == "tensorflow" else []),
         BestModelCheckpoint(
-            os.path.join(run_dir, rd.MODEL_FILE), monitor="val_loss", save_best_only=True,
+            run.model_path, monitor="val_loss", save_best_only=True,
             # Keras saves the first epoch whatever its loss; a threshold keeps
             # a NaN epoch from overwriting a good model.
             initial_value_threshold=best_loss,
         ),
         *extra,
-        TrainingFinished(run_dir),
+        TrainingFinished(run),
         # Last, so an epoch is only marked done once the others have logged it.
-        AtomicBackupAndRestore(os.path.join(run_dir, rd.BACKUP_DIR)),
+        EpochBackup(run.backup_dir),
     ]

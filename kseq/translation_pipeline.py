@@ -1,7 +1,9 @@
 """`kseq.pipeline(task, model=RUN_DIR)`, in Hugging Face's pipeline convention."""
 
-from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.batch_translation import translate_batches
+from kseq.errors import UsageError
+from kseq.run_directory import RunDirectory
 from kseq.tasks import TASKS, output_key
 
 
@@ -17,7 +19,7 @@ class Seq2SeqPipeline:
 
     def __init__(self, translator, task="translation", batch_size=32):
         if batch_size < 1:
-            raise ValueError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
+            raise UsageError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
         self.translator = translator
         self.task = task
         self.key = output_key(task)
@@ -29,11 +31,8 @@ class Seq2SeqPipeline:
         elif not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise TypeError(f"A pipeline takes a str or a list of str. Received: {type(texts).__name__}"
                             + (" holding other types" if isinstance(texts, (list, tuple)) else ""))
-        results = []
-        for start in range(0, len(texts), self.batch_size):
-            outputs, _ = self.translator.translate(list(texts[start : start + self.batch_size]))
-            results += [{self.key: output} for output in outputs]
-        return results
+        outputs, _ = translate_batches(self.translator, texts, self.batch_size)
+        return [{self.key: output} for output in outputs]
 
 
 TranslationPipeline = Seq2SeqPipeline  # the name it had when translation was the only task
@@ -42,9 +41,9 @@ TranslationPipeline = Seq2SeqPipeline  # the name it had when translation was th
 def pipeline(task, model, backend="keras", variant="float32", batch_size=32, max_length=None, beam_width=1):
     """A pipeline over a run directory (`model=RUN_DIR`) for the task it was trained for."""
     if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}: choose from {', '.join(TASKS)}.")
-    trained = rd.load_config(model)["settings"].get("task", "translation")
+        raise UsageError(f"Unknown task {task!r}: choose from {', '.join(TASKS)}.")
+    trained = RunDirectory(model).task
     if task != trained:
-        raise ValueError(f"{model} was trained for {trained!r}, not {task!r}: "
+        raise UsageError(f"{model} was trained for {trained!r}, not {task!r}: "
                          f"use kseq.pipeline({trained!r}, model=...).")
     return Seq2SeqPipeline(load(model, backend, variant, max_length, beam_width=beam_width), task, batch_size)

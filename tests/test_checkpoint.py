@@ -3,7 +3,7 @@ import json
 import keras
 import numpy as np
 
-from kseq.checkpoint import AtomicBackupAndRestore
+from kseq.checkpoint import EpochBackup, resume_from_backup
 
 
 class _CrashAfter(keras.callbacks.Callback):
@@ -23,7 +23,8 @@ def fit(backup_dir, callbacks=()):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("adam", "mse")
     return model.fit(np.ones((8, 3)), np.ones((8, 1)), epochs=4, verbose=0,
-                     callbacks=[*callbacks, AtomicBackupAndRestore(str(backup_dir))])
+                     initial_epoch=resume_from_backup(model, str(backup_dir)),
+                     callbacks=[*callbacks, EpochBackup(str(backup_dir))])
 
 
 def test_backup_files_are_whole_and_training_resumes_from_them(tmp_path):

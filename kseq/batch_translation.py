@@ -1,0 +1,39 @@
+"""The one loop that feeds many texts to a translator, a batch at a time."""
+
+import numpy as np
+
+
+def translate_batches(translator, texts, batch_size=64, progress=False):
+    """Translates `texts` with any backend (`kseq.load`), `batch_size` at a time.
+
+    The texts go in order of length, so a batch pads little, and come back in
+    the order given.
+
+    Args:
+        translator: has `translate(texts) -> (translations, ids)`.
+        texts: a list of strings.
+        batch_size: int. Texts per call to the backend.
+        progress: bool. Show a progress bar (Keras' `Progbar`).
+
+    Returns:
+        (translations, ids): a list of strings and an int32 array
+        (len(texts), max_length) of output token ids.
+    """
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
+    texts = list(texts)
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    translations, ids = [None] * len(texts), [None] * len(texts)
+    bar = None
+    if progress:
+        import keras
+
+        bar = keras.utils.Progbar(len(texts), unit_name="sentence")
+    for start in range(0, len(texts), batch_size):
+        batch = order[start : start + batch_size]
+        batch_translations, batch_ids = translator.translate([texts[i] for i in batch])
+        for i, translation, row in zip(batch, batch_translations, batch_ids):
+            translations[i], ids[i] = translation, row
+        if bar:
+            bar.add(len(batch))
+    return translations, np.array(ids, np.int32).reshape(len(texts), -1)

@@ -1,0 +1,47 @@
+"""kseq distill --teacher RUN_DIR --data DIR [kseq train's flags]: sequence-level knowledge distillation.
+
+The teacher (a run directory, decoding with beam search) translates the
+training sources; a student learns to write what the teacher wrote (Kim and
+Rush, 2016). The student's run directory is a normal one: it evaluates on
+the real references and exports like any other; its distilled/ folder holds
+the corpus it trained on.
+"""
+
+import os
+
+from kseq.commands import train
+from kseq.errors import UsageError
+
+HELP = "Train a student on a teacher's translations."
+
+
+def add_arguments(parser):
+    parser.add_argument("--teacher", required=True, metavar="RUN_DIR", help="The teacher's run directory.")
+    parser.add_argument("--beam-width", type=int, default=4, help="The teacher's beam (default: 4).")
+    parser.add_argument("--with-references", action="store_true",
+                        help="Train on the original pairs as well as on the teacher's translations.")
+    train.add_arguments(parser.add_argument_group("the student's training (as `kseq train`)"))
+
+
+def run(args):
+    from kseq.distillation import distill_corpus
+    from kseq.run_directory import RunDirectory
+    from kseq.training import train as train_student
+
+    if not args.data:
+        raise UsageError("--data is required: the corpus whose training sources the teacher translates.")
+    if args.beam_width < 1:
+        raise UsageError(f"--beam-width must be at least 1. Received: {args.beam_width}")
+    if args.resume:
+        raise UsageError("--resume: resume the student's run with `kseq train --resume --out RUN_DIR`.")
+    train.check_arguments(args)
+    RunDirectory(args.teacher).config  # fails early, naming the file, if it is not a run
+    student = RunDirectory.create(args.out)
+    data = distill_corpus(args.teacher, args.data, student, args.beam_width, args.with_references,
+                          skip_bad_lines=args.skip_bad_lines)
+    settings = train.settings_from_args(args)
+    settings.update(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
+                    with_references=args.with_references)
+    train_student(settings, student)
+    if not args.no_export:
+        train.export_or_explain(student)

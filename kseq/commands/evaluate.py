@@ -1,0 +1,49 @@
+"""kseq evaluate RUN_DIR --data PATH [--backend all]: BLEU, chrF, exact match and speed of each backend."""
+
+import os
+import sys
+
+from kseq.backends import BACKENDS
+from kseq.commands.translate import add_backend_arguments
+
+HELP = "BLEU, chrF and speed for each backend."
+EVALUATION_FILE = "evaluation.json"
+
+
+def add_arguments(parser):
+    parser.add_argument("run_dir", metavar="RUN_DIR")
+    parser.add_argument("--data", required=True,
+                        help="A TSV file (all its pairs), or a directory (its test split).")
+    parser.add_argument("--backend", choices=("all",) + BACKENDS, default="keras",
+                        help="all: every backend the run directory has files for.")
+    add_backend_arguments(parser)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--limit", type=int, help="Only the first N pairs.")
+    parser.add_argument("--json", help=f"Where to write the results (default: RUN_DIR/{EVALUATION_FILE}).")
+
+
+def run(args):
+    from kseq.backends import load
+    from kseq.data import load_corpus, read_tsv
+    from kseq.evaluation import evaluate
+    from kseq.run_directory import RunDirectory, write_json
+
+    run_dir = RunDirectory(args.run_dir)
+    run_dir.config  # fails early, naming the file, if RUN_DIR is not a run
+    pairs = load_corpus(args.data).test if os.path.isdir(args.data) else read_tsv(args.data)
+    pairs = pairs[: args.limit] if args.limit else pairs
+    targets = run_dir.exported_backends() if args.backend == "all" else [(args.backend, args.variant)]
+    rows = []
+    for backend, variant in targets:
+        print(f"{backend} {variant}:", file=sys.stderr)
+        beam_width = args.beam_width if backend in ("keras", "saved_model") else 1
+        scores, _ = evaluate(load(run_dir.path, backend, variant, beam_width=beam_width), pairs, args.batch_size,
+                             verbose=True)
+        rows.append({"backend": backend, "variant": variant, "beam_width": beam_width, **scores})
+    print(f"\n{'backend':<12} {'variant':<8} {'beam':>4} {'BLEU':>6} {'chrF':>6} {'exact %':>8} {'sent/s':>8}")
+    for row in rows:
+        print(f"{row['backend']:<12} {row['variant']:<8} {row['beam_width']:>4} {row['bleu']:>6.2f} "
+              f"{row['chrf']:>6.2f} {row['exact_match']:>8.1f} {row['sentences_per_second']:>8.1f}")
+    out = args.json or run_dir.file(EVALUATION_FILE)
+    write_json(out, {"data": args.data, "sources": rows[0]["sentences"], "results": rows})
+    print(f"\nWritten to {out}")

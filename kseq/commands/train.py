@@ -1,0 +1,159 @@
+"""kseq train [--data PATH] [--preset small] [--out RUN_DIR]: data -> tokenizer -> model -> fit -> evaluate -> export.
+
+The job itself is `kseq.training.train`; this command turns the flags into
+settings, claims the run directory, and exports the trained model (where
+TensorFlow is installed; elsewhere it prints the command that exports).
+"""
+
+import shutil
+import sys
+import tempfile
+import time
+
+from kseq import device, presets
+from kseq.distribution import STRATEGIES
+from kseq.errors import RunDirectoryError, UsageError
+from kseq.tasks import TASKS
+
+HELP = "Train, evaluate and export a translator."
+UNBOUNDED_EPOCHS = 10_000
+# The flags that go with --resume: where the run is and what to do at the end, not how to train.
+RESUME_FLAGS = ("--resume", "--out", "--no-export", "--compilation-cache", "--no-compilation-cache")
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--data", nargs="+", metavar="PATH",
+        help="A TSV file (source<TAB>target), a directory with train.tsv [valid.tsv test.tsv], "
+        "or two line-aligned text files (source, target). Default: the built-in "
+        "English-Spanish numbers, dates and times corpus.")
+    parser.add_argument("--out", help="Run directory (default: runs/<date-time>).")
+    parser.add_argument("--task", choices=sorted(TASKS), default="translation",
+                        help="What the pairs teach; recorded so that pipelines and the server "
+                        "name their outputs for it (default: translation).")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true",
+                        help="Continue the interrupted run in --out from its last epoch.")
+    parser.add_argument("--no-export", action="store_true", help="Skip the export step.")
+    parser.add_argument("--skip-bad-lines", action="store_true",
+                        help="Skip and count malformed data lines instead of stopping.")
+    parser.add_argument("--overlong", choices=("truncate", "drop"), default="truncate",
+                        help="What to do with pairs longer than the maximum lengths.")
+    parser.add_argument("--separate-vocabularies", action="store_true",
+                        help="One SentencePiece vocabulary per side instead of a joint one.")
+    parser.add_argument("--eval-batch-size", type=int, default=64)
+    parser.add_argument(
+        "--distribute", choices=STRATEGIES, default="none",
+        help="mirrored: train on every local GPU (or logical CPU device) at once; "
+        "--tokens-per-batch is then the global batch, split across them. multi_worker: "
+        "the same over the machines TF_CONFIG lists. data_parallel: every local device, on JAX.")
+    parser.add_argument(
+        "--mixed-precision", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"), default="auto",
+        help="Compute in 16 bits, keep the weights, logits and loss in float32 "
+        "(mixed_float16 with loss scaling; mixed_bfloat16 for GPUs, TPUs and recent CPUs). "
+        "auto: mixed_bfloat16 on a GPU or TPU, float32 on a CPU.")
+    parser.add_argument(
+        "--compilation-cache", default=device.default_compilation_cache_dir(), metavar="DIR",
+        help="JAX keeps compiled train and test steps here, so the next run of the same shapes "
+        "compiles nothing (default: %(default)s).")
+    parser.add_argument("--no-compilation-cache", dest="compilation_cache", action="store_const",
+                        const=None, help="Compile every step anew.")
+    parser.add_argument(
+        "--time-budget", type=float, metavar="MINUTES",
+        help="Train for this many minutes, the learning rate decaying over them; "
+        "--epochs stays an upper bound (default then: none).")
+    presets.add_arguments(parser)
+
+
+def check_arguments(args):
+    """Refuses flag combinations that cannot work, naming the flag."""
+    if args.resume:
+        # A resumed run keeps the settings it was started with: a flag that
+        # would change them is refused, not silently ignored.
+        given = [a.split("=")[0] for a in args.argv if a.startswith("--")]
+        changes = [flag for flag in given if flag not in RESUME_FLAGS]
+        if changes:
+            raise UsageError(f"--resume continues the run in --out with its saved settings (config.json); "
+                             f"{changes[0]} would change them: drop it, or start a new run with another --out.")
+    if args.distribute == "multi_worker" and (args.time_budget is not None or args.resume):
+        raise UsageError("--distribute multi_worker takes neither --time-budget nor --resume: "
+                         "every worker must run the same steps (train for --epochs).")
+    if args.time_budget is not None and not args.time_budget > 0:
+        raise UsageError(f"--time-budget must be a positive number of minutes. Received: {args.time_budget}")
+
+
+def settings_from_args(args):
+    """The preset with command-line overrides and device defaults: a flat, JSON-ready dict."""
+    import keras
+
+    settings = presets.from_arguments(args)
+    kind = device.accelerator()
+    backend = keras.backend.backend()
+    if args.tokens_per_batch is None:
+        settings["tokens_per_batch"] = device.default_tokens_per_batch(settings["tokens_per_batch"], kind)
+    if args.jit_compile is None and backend == "jax":
+        settings["jit_compile"] = True  # without it JAX runs op by op, many times slower
+    mixed_precision = args.mixed_precision
+    if mixed_precision == "auto":
+        mixed_precision = device.default_mixed_precision(kind)
+    settings.update(
+        task=args.task, preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
+        skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
+        eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
+        distribute=args.distribute, backend=backend, device=kind,
+        mixed_precision=None if mixed_precision == "float32" else mixed_precision,
+    )
+    if args.time_budget is not None and args.epochs is None:
+        settings["epochs"] = UNBOUNDED_EPOCHS
+    return settings
+
+
+def saved_settings(run):
+    """The settings of the run to resume, checked to hold every key training reads."""
+    settings = run.settings
+    missing = [key for key in presets.PRESETS["small"] if key not in settings]
+    if missing:
+        raise RunDirectoryError(f"{run.config_path} lacks the settings {', '.join(missing)}: it was damaged "
+                                "or written by another tool. Start a new run with another --out.")
+    return settings
+
+
+def export_or_explain(run, log=print):
+    """Exports the run where TensorFlow imports; elsewhere prints the command that will."""
+    from kseq.console import quiet_tensorflow
+    from kseq.training import tensorflow_available
+
+    if not tensorflow_available():
+        log(f"TensorFlow is not installed here: export the run where it is, with `kseq export {run.path}`.")
+        return
+    quiet_tensorflow()
+    from export.export_run import export_run
+
+    export_run(run.path)
+
+
+def run(args):
+    from kseq import distribution
+    from kseq.run_directory import RunDirectory
+    from kseq.training import train
+
+    check_arguments(args)
+    started = time.time()
+    # Only the chief writes the run directory; other workers write theirs to a scratch one.
+    chief = distribution.is_chief()
+    run_dir = (RunDirectory.create(args.out, args.resume) if chief
+               else RunDirectory(tempfile.mkdtemp(prefix="kseq-worker-")))
+    if args.compilation_cache:
+        device.enable_compilation_cache(args.compilation_cache)
+    try:
+        settings = saved_settings(run_dir) if args.resume else settings_from_args(args)
+        print(f"Settings: {settings}", flush=True)
+        metrics = train(settings, run_dir, resume=args.resume)
+    finally:
+        if not chief:
+            shutil.rmtree(run_dir.path, ignore_errors=True)
+    if metrics is None:  # a worker other than the chief
+        return
+    if not args.no_export:
+        export_or_explain(run_dir)
+    print(f"Run directory: {run_dir.path} ({time.time() - started:.0f} s in all)", file=sys.stdout)
