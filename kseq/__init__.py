@@ -6,8 +6,6 @@ are imported on first use, so `kseq.litert` works without TensorFlow.
 
 import os
 
-from kseq import console  # noqa: F401  notes whether the user chose TensorFlow's log level
-
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -36,4 +36,4 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
             translations[i], ids[i] = translation, row
         if bar:
             bar.add(len(batch))
-    return translations, np.array(ids, np.int32).reshape(len(texts), -1)
+    return translations, np.array(ids, np.int32) if ids else np.zeros((0, 0), np.int32)

@@ -5,8 +5,10 @@ import os
 import sys
 import tempfile
 
-# Set before anything imports TensorFlow: did the user choose a log level?
-USER_CHOSE_TF_LOGGING = "TF_CPP_MIN_LOG_LEVEL" in os.environ
+
+def tensorflow_logging_asked_for():
+    """Whether the user set `TF_CPP_MIN_LOG_LEVEL` to 0 or 1: they want TensorFlow's logs."""
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") in ("0", "1")
 
 
 def quiet_tensorflow():
@@ -15,12 +17,12 @@ def quiet_tensorflow():
     TensorFlow's absl logging writes 3 to 7 lines to stderr at import
     (oneDNN, CUDA drivers, `failed call to cuInit` on a machine without a
     GPU, at the first look for devices) before `TF_CPP_MIN_LOG_LEVEL` is
-    even read, so the environment variable alone cannot silence them. A `TF_CPP_MIN_LOG_LEVEL` the user set
-    wins: then nothing is held back.
+    even read, so the environment variable alone cannot silence them. A user who set
+    `TF_CPP_MIN_LOG_LEVEL` to 0 or 1 asked for the logs: then nothing is held back.
     """
-    if USER_CHOSE_TF_LOGGING or "tensorflow" in sys.modules:
+    if tensorflow_logging_asked_for() or "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with stderr_shown_on_failure():
         try:
             import tensorflow as tf

@@ -215,6 +215,7 @@ class RunDirectory:
 
         from kseq.model import Seq2SeqTransformer
 
+        self.config  # noqa: B018  fails first, naming config.json, if this is no run directory
         if not os.path.isfile(self.model_path):
             raise MissingFileError(f"{self.model_path} not found: training did not finish an epoch.")
         try:

@@ -40,22 +40,21 @@ def spa_eng():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A run directory trained on the built-in corpus with the tiny preset."""
+    from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     run_dir = tmp_path_factory.mktemp("tiny_run")
-    metrics = train(tiny_settings(epochs=3), str(run_dir), export=False)
+    metrics = train(tiny_settings(epochs=3), RunDirectory(run_dir))
     return run_dir, metrics
 
 
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_run):
-    from kseq import run_directory as rd
+    from kseq.run_directory import RunDirectory
     from kseq.translator import Translator
 
-    run_dir, _ = tiny_run
-    config = rd.load_config(run_dir)
-    source, target = rd.load_tokenizers(run_dir, config)
-    return Translator(rd.load_model(run_dir), source, target)
+    run = RunDirectory(tiny_run[0])
+    return Translator(run.load_model(), *run.tokenizers())
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +97,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kseq.cli", "serve", str(run_dir), "--port", str(self.port), *flags],
+            [sys.executable, "-m", "kseq", "serve", str(run_dir), "--port", str(self.port), *flags],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 180
         while time.time() < deadline:

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from kseq import run_directory as rd
+from kseq.run_directory import RunDirectory
 from kseq.backends import load
 
 
@@ -54,7 +54,7 @@ def test_config_from_another_version_or_damaged(run_copy):
     config = json.loads((run_copy / "config.json").read_text())
     (run_copy / "config.json").write_text(json.dumps({**config, "format_version": 0}))
     with pytest.raises(ValueError, match="format_version=0"):
-        rd.load_config(run_copy)
+        RunDirectory(run_copy).config
     (run_copy / "config.json").write_text('{"format_version": 1, "sett')
     with pytest.raises(ValueError, match=r"config\.json is not valid JSON"):
-        rd.load_config(run_copy)
+        RunDirectory(run_copy).config

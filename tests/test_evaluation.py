@@ -1,6 +1,6 @@
 import pytest
 
-from kseq.evaluation import evaluate, group_references, score, translate_all
+from kseq.evaluation import evaluate, group_references, score
 
 
 def test_groups_several_references_per_source_in_order():
@@ -27,8 +27,3 @@ def test_evaluate_a_trained_translator(tiny_keras):
     assert all(isinstance(s["translation"], str) for s in samples)
     assert metrics["sentences_per_second"] > 0
 
-
-def test_batching_and_order_do_not_change_translations(tiny_keras):
-    sources = ["Ten books.", "The train leaves at half past two.", "Two cats.", "Today is May first."]
-    one_by_one = [tiny_keras.translate([s])[0][0] for s in sources]
-    assert translate_all(tiny_keras, sources, batch_size=3, verbose=False) == one_by_one

@@ -1,12 +1,18 @@
 import json
 import os
+import resource
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import REPO
-from export.export_run import export_run, next_version
+from export.export_run import export_run
+from kseq.commands import main
+from kseq.run_directory import RunDirectory
 
 
 def test_writes_saved_model_tflite_and_what_a_phone_needs(tiny_export):
@@ -25,37 +31,55 @@ def test_writes_saved_model_tflite_and_what_a_phone_needs(tiny_export):
 def test_never_overwrites_silently(tiny_export):
     with pytest.raises(FileExistsError, match="--overwrite"):
         export_run(str(tiny_export), formats=("tflite",), log=lambda *_: None)
-    assert next_version(tiny_export) == 2  # a new version, not a replacement
+    assert RunDirectory(tiny_export).next_saved_model_path().endswith("saved_model/2")  # a new version
 
 
-def test_command_line_errors_are_clear(tmp_path):
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "export", *args], cwd=REPO,
-                              capture_output=True, text=True, timeout=300)
+def test_command_line_errors_are_clear(capsys, tmp_path):
+    for args, code, message in (([str(tmp_path)], 1, "config.json not found"),
+                                ([str(tmp_path), "--formats", "onnx"], 2, "'onnx' is not one of")):
+        with pytest.raises(SystemExit) as exit:
+            main(["export", *args])
+        assert exit.value.code == code and message in capsys.readouterr().err
 
-    missing = run(str(tmp_path))
-    assert missing.returncode != 0 and "config.json not found" in missing.stderr
-    unknown = run(str(tmp_path), "--formats", "onnx")
-    assert unknown.returncode == 2 and "'onnx' is not one of" in unknown.stderr
+
+def partial_exports(run_dir):
+    return [p for p in run_dir.rglob(".*") if ".partial-" in p.name]
 
 
 def test_export_killed_half_way_leaves_the_previous_artifacts(tiny_export, tmp_path):
-    import shutil
-    import signal
-    import time
-
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_export, run_dir)
     before = {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()}
     process = subprocess.Popen(
         [sys.executable, "-m", "export", str(run_dir), "--overwrite", "--quantize", "float16,dynamic"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout.readline().startswith("Writing the SavedModel")
-    time.sleep(3)  # inside the SavedModel write or the TFLite conversion
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not partial_exports(run_dir) and process.poll() is None:  # until it writes an artifact
+        time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    assert process.wait() == -signal.SIGKILL  # killed while writing, not after it had finished
     assert {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()} == before
     visible = sorted(p.name for p in (run_dir / "saved_model").iterdir() if not p.name.startswith("."))
     assert visible in (["1"], ["1", "2"])  # a version appears whole or not at all
     if "2" in visible:
         assert (run_dir / "saved_model" / "2" / "saved_model.pb").exists()
+
+
+def test_a_full_disk_ends_in_one_line_and_keeps_the_earlier_artifacts(tiny_export, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_export, run_dir)
+    before = {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()}
+
+    def small_files_only():  # a file may not grow past 64 kB: writes fail as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+
+    for formats in ("tflite", "saved_model"):
+        result = subprocess.run([sys.executable, "-m", "export", str(run_dir), "--overwrite", "--formats", formats],
+                                cwd=REPO, capture_output=True, text=True, timeout=300, preexec_fn=small_files_only)
+        assert result.returncode == 1, result.stderr[-3000:]
+        error = result.stderr.strip().splitlines()
+        assert len(error) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+        assert error[0].startswith(f"kseq export: error: No space left to write {run_dir}/{formats}")
+        assert "MB, " in error[0] and "MB are free there" in error[0]
+    assert {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()} == before
+    assert sorted(os.listdir(run_dir / "saved_model")) == ["1"] and not partial_exports(run_dir)

@@ -69,14 +69,15 @@ def test_bad_arguments_are_named(name, value):
 def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
     import tensorflow as tf
 
-    from kseq import run_directory as rd
+    from kseq.run_directory import RunDirectory
     from kseq.data import load_corpus
     from kseq.decoding import greedy_decode
     from kseq.translator import Translator
 
     run_dir, _ = tiny_run
-    model = rd.load_model(run_dir)
-    tokenizer, _ = rd.load_tokenizers(run_dir, rd.load_config(run_dir))
+    run = RunDirectory(run_dir)
+    model = run.load_model()
+    tokenizer, _ = run.tokenizers()
     sources = [source for source, _ in load_corpus(None).test[:300]]
     source_ids = Translator(model, tokenizer, tokenizer).source_ids(tf.constant(sources))
     expected = greedy_decode(model, source_ids).numpy()

@@ -1,8 +1,7 @@
-import subprocess
-import sys
+import json
 
-from conftest import REPO
 from export.parity import check_parity
+from kseq.commands import main
 from kseq.data import load_corpus
 from kseq.evaluation import group_references
 
@@ -16,10 +15,9 @@ def test_every_export_decodes_the_test_split_like_keras(tiny_export):
         assert report[backend]["same_text"] == 100.0, report[backend]
 
 
-def test_parity_command_prints_json(tiny_export, tmp_path):
+def test_parity_command_prints_json(capsys, tiny_export, tmp_path):
     data = tmp_path / "few.tsv"
     data.write_text("Ten books.\tDiez libros.\nIt is one o'clock.\tEs la una.\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "export.parity", str(tiny_export), "--data", str(data)],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert '"sentences": 2' in result.stdout and '"same_ids": 100.0' in result.stdout
+    main(["parity", str(tiny_export), "--data", str(data)])
+    report = json.loads(capsys.readouterr().out)
+    assert report["sentences"] == 2 and report["tflite_ids"]["same_ids"] == 100.0
