@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from kseq.errors import UsageError
+
 
 def translate_batches(translator, texts, batch_size=64, progress=False):
     """Translates `texts` with any backend (`kseq.load`), `batch_size` at a time.
@@ -20,7 +22,7 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
         (len(texts), max_length) of output token ids.
     """
     if batch_size < 1:
-        raise ValueError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
+        raise UsageError(f"`batch_size` must be at least 1. Received: batch_size={batch_size}")
     texts = list(texts)
     order = np.argsort([len(text) for text in texts], kind="stable")
     translations, ids = [None] * len(texts), [None] * len(texts)

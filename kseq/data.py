@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from kseq.builtin_corpus import builtin_pairs
-from kseq.errors import DataError
+from kseq.errors import DataError, UsageError
 from kseq.special_ids import END_ID
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def make_examples(pairs, source_vocabulary, target_vocabulary, max_source_length
     (decoder input) or end (label) id on the target side.
     """
     if overlong not in ("truncate", "drop"):
-        raise ValueError(f"`overlong` must be 'truncate' or 'drop'. Received: overlong={overlong!r}")
+        raise UsageError(f"`overlong` must be 'truncate' or 'drop'. Received: overlong={overlong!r}")
     sources = source_vocabulary.encode(source for source, _ in pairs)
     targets = target_vocabulary.encode(target for _, target in pairs)
     too_long = [len(s) > max_source_length - 1 or len(t) > max_target_length - 1

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops, tree
 
+from kseq.errors import UsageError
 from kseq.special_ids import END_ID, PAD_ID, START_ID
 
 
@@ -79,7 +80,7 @@ def greedy_decode(model, source_ids, max_length=None, use_cache=True):
 def _check_max_length(model, max_length):
     max_length = max_length or model.max_target_length
     if not 1 <= max_length <= model.max_target_length:
-        raise ValueError(
+        raise UsageError(
             f"`max_length` must be between 1 and the model's max_target_length "
             f"({model.max_target_length}). Received: max_length={max_length}"
         )
@@ -104,7 +105,7 @@ def beam_search(step, cache, batch_size, max_length, beam_width=4, length_penalt
         `beam_width=1` they are greedy's.
     """
     if beam_width < 1:
-        raise ValueError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
+        raise UsageError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
     rows = batch_size * beam_width
     tokens = ops.concatenate(
         [ops.full((rows, 1), START_ID, dtype="int32"), ops.full((rows, max_length), PAD_ID, dtype="int32")],

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 
+from kseq.errors import UsageError
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "data_parallel")
 
@@ -26,18 +27,18 @@ def make_strategy(name):
       split over every local device, the weights replicated.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"`--distribute` must be one of {', '.join(STRATEGIES)}. Received: {name!r}")
+        raise UsageError(f"`--distribute` must be one of {', '.join(STRATEGIES)}. Received: {name!r}")
     import keras
 
     backend = keras.backend.backend()
     if name == "data_parallel":
         if backend != "jax":
-            raise ValueError(f"`--distribute data_parallel` runs on the JAX backend (KERAS_BACKEND=jax); "
+            raise UsageError(f"`--distribute data_parallel` runs on the JAX backend (KERAS_BACKEND=jax); "
                              f"this is {backend}: use `--distribute mirrored` there.")
         return DataParallel()
     if backend != "tensorflow":
         if name != "none":
-            raise ValueError(f"`--distribute {name}` is a TensorFlow strategy; this is the {backend} "
+            raise UsageError(f"`--distribute {name}` is a TensorFlow strategy; this is the {backend} "
                              "backend: use `--distribute data_parallel` there.")
         return SingleDevice()
     import tensorflow as tf
@@ -49,7 +50,7 @@ def make_strategy(name):
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
+            raise UsageError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
                              "and this one's index (see the README: \"One training path\").")
         return tf.distribute.MultiWorkerMirroredStrategy()
 

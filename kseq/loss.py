@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from kseq.errors import UsageError
+
 
 @keras.saving.register_keras_serializable(package="kseq")
 class SmoothedSparseCrossentropy(keras.losses.Loss):
@@ -22,7 +24,7 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
                  name="smoothed_sparse_crossentropy", **kwargs):
         super().__init__(reduction=reduction, name=name, **kwargs)
         if not 0 <= label_smoothing < 1:
-            raise ValueError(
+            raise UsageError(
                 f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing}"
             )
         self.label_smoothing = label_smoothing

@@ -7,6 +7,7 @@ import keras
 import keras_nlp
 from keras import ops
 
+from kseq.errors import UsageError
 from kseq.special_ids import PAD_ID
 
 
@@ -59,14 +60,14 @@ class Seq2SeqTransformer(keras.Model):
         **kwargs,
     ):
         if hidden_dim % num_heads:
-            raise ValueError(
+            raise UsageError(
                 "`num_heads` must divide `hidden_dim`. Received: "
                 f"hidden_dim={hidden_dim}, num_heads={num_heads}"
             )
         for name, value in (("max_source_length", max_source_length),
                             ("max_target_length", max_target_length)):
             if value < 2:
-                raise ValueError(f"`{name}` must be at least 2. Received: {name}={value}")
+                raise UsageError(f"`{name}` must be at least 2. Received: {name}={value}")
 
         # === Layers ===
         self.target_embedding = keras_nlp.layers.ReversibleEmbedding(

@@ -5,6 +5,8 @@ The model is the same for every task; the name travels in the run directory
 translations, summaries or generated text, as Hugging Face's pipelines do.
 """
 
+from kseq.errors import UsageError
+
 TASKS = {
     "translation": "translation_text",
     "summarization": "summary_text",
@@ -15,5 +17,5 @@ TASKS = {
 def output_key(task):
     """The pipeline output key of `task` ("translation" -> "translation_text")."""
     if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}: choose from {', '.join(TASKS)}.")
+        raise UsageError(f"Unknown task {task!r}: choose from {', '.join(TASKS)}.")
     return TASKS[task]

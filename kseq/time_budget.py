@@ -14,6 +14,8 @@ import time
 
 import keras
 
+from kseq.errors import UsageError
+
 
 def budgeted_learning_rate(peak, warmup_steps, step, spent, alpha=0.1):
     """Linear warmup over `warmup_steps`, then cosine decay over the `spent` share of the budget.
@@ -48,7 +50,7 @@ class TimeBudget(keras.callbacks.Callback):
     def __init__(self, minutes, learning_rate=None, warmup_steps=0, alpha=0.1, tolerance=0.005):
         super().__init__()
         if not minutes > 0:
-            raise ValueError(f"`minutes` must be positive. Received: minutes={minutes}")
+            raise UsageError(f"`minutes` must be positive. Received: minutes={minutes}")
         self.seconds = 60.0 * minutes
         self.learning_rate = learning_rate
         self.warmup_steps = warmup_steps

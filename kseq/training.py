@@ -21,7 +21,11 @@ import numpy as np
 from kseq import distribution
 from kseq.backends import KerasBackend
 from kseq.batching import (
-    UNCOMPILED_BUCKETS, UNCOMPILED_LENGTH_MULTIPLE, LengthBatches, choose_bucket_lengths, pair_lengths,
+    UNCOMPILED_BUCKETS,
+    UNCOMPILED_LENGTH_MULTIPLE,
+    LengthBatches,
+    choose_bucket_lengths,
+    pair_lengths,
 )
 from kseq.checkpoint import resume_from_backup
 from kseq.data import load_corpus, make_examples

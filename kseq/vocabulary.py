@@ -12,6 +12,7 @@ import os
 
 import sentencepiece
 
+from kseq.errors import UsageError
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
 
 NORMALIZATION = "nmt_nfkc"
@@ -27,10 +28,10 @@ def learn_vocabulary(texts, max_vocabulary_size=8000, model_type="unigram", char
     can fill).
     """
     if max_vocabulary_size <= NUM_SPECIAL_IDS:
-        raise ValueError(f"`max_vocabulary_size` must be larger than {NUM_SPECIAL_IDS}. "
+        raise UsageError(f"`max_vocabulary_size` must be larger than {NUM_SPECIAL_IDS}. "
                          f"Received: max_vocabulary_size={max_vocabulary_size}")
     if model_type not in ("unigram", "bpe"):
-        raise ValueError(f"`model_type` must be 'unigram' or 'bpe'. Received: model_type={model_type!r}")
+        raise UsageError(f"`model_type` must be 'unigram' or 'bpe'. Received: model_type={model_type!r}")
     texts = list(texts)
     size = max(8, max_vocabulary_size // 8 * 8)
     proto = _train(texts, size, model_type, character_coverage)

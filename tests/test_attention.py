@@ -1,9 +1,9 @@
 import numpy as np
+from test_decoding import SOURCE, model  # noqa: F401  (the small random model fixture)
 
 from kseq.attention import cross_attention
 from kseq.decoding import greedy_decode
 from kseq.tokenizer import END_ID
-from test_decoding import SOURCE, model  # noqa: F401  (the small random model fixture)
 
 
 def test_rows_are_distributions_over_real_source_pieces(model):

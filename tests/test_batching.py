@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from kseq.batching import (
-    MAX_BUCKETS, LengthBatches, choose_bucket_lengths, model_inputs, pair_lengths, rows_per_batch,
+    MAX_BUCKETS,
+    LengthBatches,
+    choose_bucket_lengths,
+    model_inputs,
+    pair_lengths,
+    rows_per_batch,
 )
 from kseq.special_ids import END_ID, START_ID
 

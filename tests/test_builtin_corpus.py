@@ -1,4 +1,9 @@
-from kseq.builtin_corpus import builtin_pairs, english_number, english_year, spanish_number
+from kseq.builtin_corpus import (
+    builtin_pairs,
+    english_number,
+    english_year,
+    spanish_number,
+)
 
 
 def test_spanish_numbers_agree_in_gender_and_shorten_before_nouns():

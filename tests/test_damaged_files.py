@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from kseq.run_directory import RunDirectory
 from kseq.backends import load
+from kseq.run_directory import RunDirectory
 
 
 @pytest.fixture()

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from kseq.data import DataError, load_corpus, make_examples, pad_rows, read_parallel, read_tsv
+from kseq.data import (
+    DataError,
+    load_corpus,
+    make_examples,
+    pad_rows,
+    read_parallel,
+    read_tsv,
+)
 from kseq.special_ids import END_ID, PAD_ID
 from kseq.vocabulary import Vocabulary, learn_vocabulary
 

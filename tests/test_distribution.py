@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 # Two logical CPU devices must exist before TensorFlow starts: a fresh process.
@@ -14,8 +13,8 @@ MIRRORED_TRAIN = """
 import sys
 from kseq.distribution import split_cpu
 split_cpu(2)
-from kseq.training import main
-main(sys.argv[1:])
+from kseq.commands import main
+main(["train", *sys.argv[1:]])
 """
 
 

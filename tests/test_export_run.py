@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
-
 from conftest import REPO
+
 from export.export_run import export_run
 from kseq.commands import main
 from kseq.run_directory import RunDirectory

@@ -69,9 +69,9 @@ def test_bad_arguments_are_named(name, value):
 def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
     import tensorflow as tf
 
-    from kseq.run_directory import RunDirectory
     from kseq.data import load_corpus
     from kseq.decoding import greedy_decode
+    from kseq.run_directory import RunDirectory
     from kseq.translator import Translator
 
     run_dir, _ = tiny_run

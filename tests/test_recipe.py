@@ -1,6 +1,6 @@
 import keras
-
 from conftest import tiny_settings
+
 from kseq.recipe import build_model, compile_model
 
 

@@ -1,47 +1,71 @@
 import json
+import os
 
 import pytest
 
-from kseq import run_directory as rd
+from kseq.errors import MissingFileError, RunDirectoryError
+from kseq.run_directory import RunDirectory, read_json, tflite_file_name, write_json
 
 
 def test_a_trained_run_directory_loads(tiny_run):
-    run_dir, _ = tiny_run
-    config = rd.load_config(run_dir)
-    source, target = rd.load_tokenizers(run_dir, config)
+    run = RunDirectory(tiny_run[0])
+    source, target = run.tokenizers()
     assert source.proto == target.proto  # joint vocabulary by default
-    model = rd.load_model(run_dir)
-    assert model.get_config() == config["model"]
+    assert run.load_model().get_config() == run.config["model"]
+    assert run.task == "translation" and run.settings["preset"] == "tiny"
 
 
 def test_missing_files_are_named(tmp_path, tiny_run):
-    with pytest.raises(FileNotFoundError, match="config.json"):
-        rd.load_config(tmp_path)
-    run_dir, _ = tiny_run
-    config = rd.load_config(run_dir)
+    with pytest.raises(MissingFileError, match="config.json"):
+        RunDirectory(tmp_path).config
+    (tmp_path / "config.json").write_text((tiny_run[0] / "config.json").read_text())
     with pytest.raises(FileNotFoundError, match="tokenizer.model"):
-        rd.load_tokenizers(tmp_path, config)
+        RunDirectory(tmp_path).tokenizers()
     with pytest.raises(FileNotFoundError, match="model.keras"):
-        rd.load_model(tmp_path)
+        RunDirectory(tmp_path).load_model()
+    with pytest.raises(FileNotFoundError, match="holds no SavedModel.*kseq export"):
+        RunDirectory(tmp_path).latest_saved_model_path()
+    with pytest.raises(FileNotFoundError, match="translator_ids_float16.tflite.*--quantize float16"):
+        RunDirectory(tmp_path).tflite_path("ids", "float16")
 
 
-def test_incompatible_config_version_is_refused(tmp_path):
+def test_incompatible_or_damaged_configs_are_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"format_version": 99}))
-    with pytest.raises(ValueError, match="format_version=99"):
-        rd.load_config(tmp_path)
+    with pytest.raises(RunDirectoryError, match="format_version=99"):
+        RunDirectory(tmp_path).config
+    (tmp_path / "config.json").write_text(json.dumps({"format_version": 1, "settings": {}}))
+    with pytest.raises(RunDirectoryError, match="no 'model' section"):
+        RunDirectory(tmp_path).config
+
+
+def test_artifact_names_and_what_a_run_has_exported(tiny_export):
+    assert tflite_file_name("ids") == "translator_ids.tflite"
+    assert tflite_file_name("text", "dynamic") == "translator_text_dynamic.tflite"
+    run = RunDirectory(tiny_export)
+    assert run.saved_model_versions() == [1]
+    assert run.next_saved_model_path() == os.path.join(str(tiny_export), "saved_model", "2")
+    assert ("tflite_ids", "dynamic") in run.exported_backends()
+    assert run.exported_backends()[0] == ("keras", "float32")
 
 
 def test_json_is_written_atomically(tmp_path):
     path = tmp_path / "metrics.json"
-    rd.write_json(path, {"bleu": 1.5, "text": "¿Qué?"})
-    assert rd.read_json(path) == {"bleu": 1.5, "text": "¿Qué?"}
+    write_json(path, {"bleu": 1.5, "text": "¿Qué?"})
+    assert read_json(path) == {"bleu": 1.5, "text": "¿Qué?"}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
 def test_two_runs_racing_for_one_directory_get_one_claim(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    assert rd.prepare(str(out)) == str(out)
+    assert RunDirectory.create(str(out)).path == str(out)
     # The second run looked before the first had written anything: the claim still refuses it.
-    monkeypatch.setattr(rd.os, "listdir", lambda path: [])
-    with pytest.raises(SystemExit, match="claimed by another kseq run"):
-        rd.prepare(str(out))
+    monkeypatch.setattr(os, "listdir", lambda path: [])
+    with pytest.raises(RunDirectoryError, match="claimed by another kseq run"):
+        RunDirectory.create(str(out))
+
+
+def test_resume_needs_an_unfinished_run(tmp_path, tiny_run):
+    with pytest.raises(RunDirectoryError, match="no run to resume"):
+        RunDirectory.create(str(tmp_path), resume=True)
+    with pytest.raises(RunDirectoryError, match="has finished"):
+        RunDirectory.create(str(tiny_run[0]), resume=True)

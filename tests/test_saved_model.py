@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import tensorflow as tf
-
 from conftest import held_out_sources
 
 # Runs in a fresh interpreter that imports only tensorflow and tensorflow_text,

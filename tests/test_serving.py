@@ -7,10 +7,9 @@ import socket
 import time
 
 import pytest
+from conftest import REPO, Server, held_out_sources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import REPO, Server, held_out_sources
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 

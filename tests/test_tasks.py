@@ -22,7 +22,9 @@ def test_output_keys_are_hugging_faces():
 def spelling_run(tmp_path_factory):
     """The tiny preset taught to spell digit strings ("4 0 7" -> "four zero seven")."""
     from conftest import tiny_settings
+
     from export.export_run import export_run
+    from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     tmp_path = tmp_path_factory.mktemp("spelling")
@@ -35,16 +37,17 @@ def spelling_run(tmp_path_factory):
     data.write_text("".join(lines), encoding="utf-8")
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    train(tiny_settings(data=str(data), epochs=3, task="text2text-generation"), str(run_dir), export=False)
+    train(tiny_settings(data=str(data), epochs=3, task="text2text-generation"), RunDirectory(run_dir))
     export_run(str(run_dir), log=lambda *_: None)
     return run_dir
 
 
 @pytest.mark.slow
 def test_a_text2text_run_works_end_to_end(spelling_run):
+    from conftest import Server
+
     import kseq
     from kseq.backends import load
-    from conftest import Server
 
     settings = json.loads((spelling_run / "config.json").read_text())["settings"]
     assert settings["task"] == "text2text-generation"

@@ -1,12 +1,11 @@
-import os
 import subprocess
 import sys
 
 import numpy as np
 import tensorflow as tf
-
 from conftest import REPO, held_out_sources
-from kseq.litert import IdsModelTranslator, TextModelTranslator
+
+from kseq.litert import TextModelTranslator
 
 VARIANTS = ("", "_float16", "_dynamic")
 
@@ -57,21 +56,6 @@ def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_t
     expected = tiny_translator.translate(tf.constant(texts))
     assert outputs["ids"] == expected["ids"].numpy().tolist()
     assert outputs["translation"] == [t.decode("utf-8") for t in expected["translation"].numpy()]
-
-
-def test_converter_diagnostics_are_shown_only_on_failure(capfd):
-    import pytest
-
-    from export.tflite import converter_diagnostics_shown_on_failure
-
-    with converter_diagnostics_shown_on_failure():
-        os.write(2, b"pages of MLIR\n")
-    assert "pages of MLIR" not in capfd.readouterr().err
-    with pytest.raises(RuntimeError):
-        with converter_diagnostics_shown_on_failure():
-            os.write(2, b"the op that failed\n")
-            raise RuntimeError("conversion failed")
-    assert "the op that failed" in capfd.readouterr().err
 
 
 def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():

@@ -56,10 +56,10 @@ def test_paused_time_is_not_counted():
 
 @pytest.mark.parametrize("minutes", ["0", "-5", "nan"])
 def test_a_budget_that_is_not_positive_is_refused_naming_the_flag(minutes, capsys):
-    from kseq.training import parse_args
+    from kseq.commands import main
 
     with pytest.raises(SystemExit):
-        parse_args(["--time-budget", minutes])
+        main(["train", "--time-budget", minutes])
     assert "--time-budget must be a positive number of minutes" in capsys.readouterr().err
     with pytest.raises(ValueError, match="minutes"):
         TimeBudget(float(minutes))

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 
@@ -69,11 +68,11 @@ def test_killed_run_resumes_to_the_same_end(tiny_run, tmp_path):
     metadata = out / "backup" / "training_metadata.json"
     deadline = time.time() + 300
     while not metadata.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(2)  # into the second epoch
-    assert process.poll() is None, "training ended before it could be killed"
+        time.sleep(0.05)
+    # The first epoch's backup is whole: the run is in its second epoch (of several seconds).
     process.send_signal(signal.SIGKILL)
-    process.wait()
+    assert process.wait() == -signal.SIGKILL, "training ended before it could be killed"
+    assert json.loads(metadata.read_text())["epoch"] == 1  # killed before the second epoch ended
     assert not (out / "metrics.json").exists()
 
     resumed = run_train("--resume", "--out", str(out), "--no-export")
@@ -115,13 +114,15 @@ def test_skipped_bad_lines_are_counted_in_metrics(tmp_path):
 @pytest.mark.slow
 def test_separate_vocabularies_train_and_export(tmp_path):
     from conftest import tiny_settings
+
     from export.export_run import export_run
     from kseq.backends import load
+    from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    train(tiny_settings(epochs=1, joint_vocabulary=False), str(run_dir), export=False)
+    train(tiny_settings(epochs=1, joint_vocabulary=False), RunDirectory(run_dir))
     assert {"source.model", "target.model"} <= set(os.listdir(run_dir))
     assert "tokenizer.model" not in os.listdir(run_dir)
     export_run(str(run_dir), formats=("tflite",), log=lambda *_: None)
@@ -134,27 +135,50 @@ def test_separate_vocabularies_train_and_export(tmp_path):
 @pytest.mark.slow
 def test_a_run_killed_while_evaluating_resumes_to_the_evaluation(tmp_path, capsys):
     from conftest import tiny_settings
+
+    from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     settings = tiny_settings(epochs=1)
-    train(settings, str(run_dir), export=False)
+    train(settings, RunDirectory(run_dir))
     (run_dir / "metrics.json").unlink()  # as if killed during the evaluation
-    train(settings, str(run_dir), resume=True, export=False)
+    train(settings, RunDirectory(run_dir), resume=True)
     assert "Training had ended" in capsys.readouterr().out
     with open(run_dir / "history.csv") as f:
         assert len(list(csv.DictReader(f))) == 1  # not trained again
     assert (run_dir / "metrics.json").is_file()
 
 
-def test_resume_refuses_a_flag_that_would_change_the_saved_settings(capsys):
-    from kseq.training import parse_args
+def test_resume_refuses_a_flag_that_would_change_the_saved_settings(capsys, tmp_path):
+    from kseq.commands import main
 
-    with pytest.raises(SystemExit):
-        parse_args(["--resume", "--out", "runs/x", "--preset", "small"])
-    assert "--preset would change them" in capsys.readouterr().err
-    assert parse_args(["--resume", "--out", "runs/x", "--no-export"]).resume
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--resume", "--out", str(tmp_path), "--preset", "small"])
+    assert exit.value.code == 2 and "--preset would change them" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:  # allowed flags: on to the run directory, which holds no run
+        main(["train", "--resume", "--out", str(tmp_path), "--no-export"])
+    assert exit.value.code == 1 and "holds no run to resume" in capsys.readouterr().err
+
+
+def test_resume_of_a_damaged_config_names_the_file(capsys, tiny_run, tmp_path):
+    import shutil
+
+    from kseq.commands import main
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run[0], run_dir, ignore=shutil.ignore_patterns("metrics.json", "saved_model", "tflite"))
+    config = json.loads((run_dir / "config.json").read_text())
+    del config["settings"]["hidden_dim"]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--resume", "--out", str(run_dir)])
+    assert exit.value.code == 1 and "config.json lacks the settings hidden_dim" in capsys.readouterr().err
+    (run_dir / "config.json").write_text("{ damaged")
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--resume", "--out", str(run_dir)])
+    assert exit.value.code == 1 and "config.json is not valid JSON" in capsys.readouterr().err
 
 
 def test_a_finished_run_cannot_be_resumed(tiny_run):
@@ -236,7 +260,7 @@ def test_trains_on_jax_without_tensorflow_and_prints_the_export_command(jax_run)
     out, result, _ = jax_run
     assert {"config.json", "tokenizer.model", "model.keras", "metrics.json", "history.csv", "curves.png",
             } <= set(os.listdir(out))
-    assert f"python -m export {out}" in result.stdout
+    assert f"kseq export {out}" in result.stdout
     with open(out / "history.csv") as f:
         losses = [float(row["loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 4 and losses[-1] < 0.8 * losses[0]

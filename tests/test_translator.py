@@ -1,6 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kseq.special_ids import END_ID
 
 
 def test_translates_strings_in_a_graph(tiny_translator):
@@ -14,4 +15,13 @@ def test_translates_strings_in_a_graph(tiny_translator):
 def test_edge_inputs_do_not_break_it(tiny_translator):
     texts = ["", "   ", "😀 ∑ 日本", "one " * 500]
     outputs = tiny_translator.translate(tf.constant(texts))
-    assert [t.decode("utf-8") is not None for t in outputs["translation"].numpy()] == [True] * 4
+    translations = [t.decode("utf-8") for t in outputs["translation"].numpy()]  # raises if not UTF-8
+    expected = [t.decode("utf-8") for t in tiny_translator.target_tokenizer.detokenize(outputs["ids"]).numpy()]
+    assert translations == expected and len(translations) == 4
+    for row in outputs["ids"].numpy():  # each row: ids, the end id, then only padding (or max_length ids)
+        ends = np.flatnonzero(row == END_ID)
+        assert not row[ends[0] + 1 :].any() if len(ends) else row.all(), row
+    # A source longer than the model takes is cut, not refused: the same as its first pieces.
+    longest = tiny_translator.model.max_source_length
+    cut = tiny_translator.source_ids(tf.constant(["one " * 500]))
+    assert cut.shape == (1, longest) and cut.numpy()[0, -1] == END_ID

@@ -6,7 +6,8 @@ atomically: a failed export leaves the earlier artifacts as they were.
 
 import argparse
 
-from kseq.run_directory import EXPORT_FORMATS as FORMATS, TFLITE_VARIANTS
+from kseq.run_directory import EXPORT_FORMATS as FORMATS
+from kseq.run_directory import TFLITE_VARIANTS
 
 HELP = "Export a run: SavedModel (TF Serving) and TFLite (LiteRT)."
 
