@@ -33,7 +33,7 @@ from kseq import run_directory as rd  # noqa: E402
 from kseq.backends import KerasBackend, load, tflite_path  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
 from kseq.evaluation import group_references  # noqa: E402
-from kseq.tokenizer import PAD_ID  # noqa: E402
+from kseq.special_ids import PAD_ID  # noqa: E402
 
 
 def time_backend(backend, sources, batch_size, repeats):

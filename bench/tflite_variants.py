@@ -20,7 +20,7 @@ from kseq import run_directory as rd
 from kseq.backends import load, tflite_path
 from kseq.data import load_corpus, read_tsv
 from kseq.evaluation import group_references, score
-from kseq.tokenizer import PAD_ID
+from kseq.special_ids import PAD_ID
 
 
 def main(argv=None):

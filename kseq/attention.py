@@ -4,7 +4,7 @@ import numpy as np
 from keras import ops
 
 from kseq.decoding import greedy_decode
-from kseq.tokenizer import END_ID, PAD_ID, START_ID
+from kseq.special_ids import END_ID, PAD_ID, START_ID
 
 
 def cross_attention(model, source_ids):
@@ -25,12 +25,14 @@ def cross_attention(model, source_ids):
     decoder_ids = np.concatenate([[START_ID], output_ids[:-1]])[None].astype("int32")
 
     encoder_outputs, encoder_padding_mask = model.encode(source_ids)
-    x = model._embed(decoder_ids, model.target_embedding, model.target_position_embedding, training=False)
+    x = model.embed_target(decoder_ids)
     for layer in model.decoder_layers[:-1]:
         x = layer(x, encoder_outputs, encoder_padding_mask=encoder_padding_mask, training=False)
-    # keras-nlp's TransformerDecoder does not return attention scores, so the
-    # last layer's self-attention block is replayed (pre-norm, as in its
-    # `call`) and its cross-attention asked for scores.
+    # keras-nlp's TransformerDecoder does not return attention scores, and no
+    # public API reaches them: the last layer's self-attention block is
+    # replayed through its private members (pre-norm, as in its `call`) and its
+    # cross-attention asked for scores. Pinned by tests/test_attention.py,
+    # which checks the replay against the layer's own greedy decoding.
     last = model.decoder_layers[-1]
     self_mask = last._compute_self_attention_mask(
         decoder_sequence=x, decoder_padding_mask=ops.not_equal(decoder_ids, PAD_ID),

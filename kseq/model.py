@@ -182,23 +182,32 @@ class Seq2SeqTransformer(keras.Model):
         Cross-attention keys and values depend only on the encoder outputs, so
         they are computed once here, (batch, 2, source steps, heads, head_dim).
         """
-        batch = ops.shape(encoder_outputs)[0]
+        batch, source_steps = ops.shape(encoder_outputs)[0], ops.shape(encoder_outputs)[1]
         head_dim = self.hidden_dim // self.num_heads
-        shape = (batch, 2, max_length, self.num_heads, head_dim)
-        self_caches = tuple(
-            ops.zeros(shape, dtype=encoder_outputs.dtype) for _ in self.decoder_layers
-        )
-        # keras-nlp's TransformerDecoder has no public call for this; its own
-        # seq2seq models (BART) project the encoder outputs the same way.
-        cross_caches = tuple(
-            ops.stack(
-                (layer._cross_attention_layer._key_dense(encoder_outputs),
-                 layer._cross_attention_layer._value_dense(encoder_outputs)),
-                axis=1,
+        dtype = encoder_outputs.dtype
+        self_caches = tuple(ops.zeros((batch, 2, max_length, self.num_heads, head_dim), dtype=dtype)
+                            for _ in self.decoder_layers)
+        # Seeded through the layer's public call, as keras-hub's seq2seq models
+        # (BART) do: with `cross_attention_cache_update_index=0` it projects the
+        # encoder outputs into the cache. The one-position probe's output is unused.
+        probe = ops.zeros((batch, 1, self.hidden_dim), dtype=dtype)
+        cross_caches = []
+        for layer in self.decoder_layers:
+            _, _, cross_cache = layer(
+                probe, encoder_outputs,
+                self_attention_cache=ops.zeros((batch, 2, 1, self.num_heads, head_dim), dtype=dtype),
+                self_attention_cache_update_index=0,
+                cross_attention_cache=ops.zeros((batch, 2, source_steps, self.num_heads, head_dim), dtype=dtype),
+                cross_attention_cache_update_index=0,
+                training=False,
             )
-            for layer in self.decoder_layers
-        )
-        return self_caches, cross_caches
+            cross_caches.append(cross_cache)
+        return self_caches, tuple(cross_caches)
+
+    def embed_target(self, ids, start_index=0):
+        """Decoder inputs for inference: scaled token embeddings plus positions from `start_index`."""
+        return self._embed(ids, self.target_embedding, self.target_position_embedding,
+                           start_index=start_index, training=False)
 
     def decode_step(self, token, index, self_caches, cross_caches, encoder_outputs,
                     encoder_padding_mask):
@@ -207,8 +216,7 @@ class Seq2SeqTransformer(keras.Model):
         Returns `(logits, self_caches)`: logits (batch, vocab) for the next
         token, and the self-attention caches with this position written in.
         """
-        x = self._embed(token, self.target_embedding, self.target_position_embedding,
-                        start_index=index, training=False)
+        x = self.embed_target(token, start_index=index)
         updated = []
         for layer, self_cache, cross_cache in zip(self.decoder_layers, self_caches, cross_caches):
             x, self_cache, _ = layer(

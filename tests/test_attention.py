@@ -3,7 +3,7 @@ from test_decoding import SOURCE, model  # noqa: F401  (the small random model f
 
 from kseq.attention import cross_attention
 from kseq.decoding import greedy_decode
-from kseq.tokenizer import END_ID
+from kseq.special_ids import END_ID
 
 
 def test_rows_are_distributions_over_real_source_pieces(model):

@@ -5,7 +5,7 @@ from keras import ops
 
 from kseq.decoding import beam_decode, beam_search, greedy_decode, greedy_search
 from kseq.model import Seq2SeqTransformer
-from kseq.tokenizer import END_ID, PAD_ID, START_ID
+from kseq.special_ids import END_ID, PAD_ID, START_ID
 
 VOCAB = 12
 
