@@ -24,15 +24,14 @@ import platform
 import sys
 import time
 
-import tensorflow as tf
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
-from kseq import run_directory as rd  # noqa: E402
-from kseq.backends import KerasBackend, load, tflite_path  # noqa: E402
+from kseq.backends import KerasBackend, load  # noqa: E402
+from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
 from kseq.evaluation import group_references  # noqa: E402
+from kseq.run_directory import TFLITE_VARIANTS, RunDirectory  # noqa: E402
 from kseq.special_ids import PAD_ID  # noqa: E402
 
 
@@ -40,11 +39,9 @@ def time_backend(backend, sources, batch_size, repeats):
     backend.translate(sources[:batch_size])  # warm up, trace
     passes = []
     for _ in range(repeats):
-        tokens, started = 0, time.perf_counter()
-        for start in range(0, len(sources), batch_size):
-            _, ids = backend.translate(sources[start : start + batch_size])
-            tokens += int((ids != PAD_ID).sum())
-        passes.append((time.perf_counter() - started, tokens))
+        started = time.perf_counter()
+        _, ids = translate_batches(backend, sources, batch_size)
+        passes.append((time.perf_counter() - started, int((ids != PAD_ID).sum())))
     seconds, tokens = sorted(passes)[len(passes) // 2]
     return 1000 * seconds / len(sources), 1000 * seconds / tokens
 
@@ -57,12 +54,12 @@ def size_mb(path):
                for root, _, names in os.walk(path) for name in names) / 1e6
 
 
-def joined_sources(sources, tokenizer, tokens):
+def joined_sources(sources, vocabulary, tokens):
     """Consecutive sources joined until each holds at least `tokens` pieces."""
     joined, current = [], []
     for source in sources:
         current.append(source)
-        if int(tokenizer(tf.constant([" ".join(current)])).row_lengths()[0]) >= tokens:
+        if len(vocabulary.encode([" ".join(current)])[0]) >= tokens:
             joined.append(" ".join(current))
             current = []
     return joined
@@ -106,23 +103,21 @@ def main(argv=None):
                         help="Source pieces per joined input for the cache at long outputs (0: skip).")
     args = parser.parse_args(argv)
 
-    config = rd.load_config(args.run_dir)
-    corpus = load_corpus(config["settings"]["data"])
+    run = RunDirectory(args.run_dir)
+    corpus = load_corpus(run.settings["data"])
     pairs = read_tsv(args.data) if args.data else corpus.test
     sources = group_references(pairs)[0][: args.limit]
 
-    model_file = os.path.join(args.run_dir, rd.MODEL_FILE)
-    candidates = [("keras, cached", lambda: load(args.run_dir, "keras"), (1, 32), model_file),
-                  ("keras, no cache", lambda: KerasBackend.from_run_dir(args.run_dir, use_cache=False), (1, 32), model_file)]
-    versions = rd.saved_model_versions(args.run_dir)
-    if versions:
-        candidates.append(("saved_model", lambda: load(args.run_dir, "saved_model"), (1, 32),
-                           os.path.join(args.run_dir, rd.SAVED_MODEL_DIR, str(versions[-1]))))
+    candidates = [("keras, cached", lambda: load(run.path, "keras"), (1, 32), run.model_path),
+                  ("keras, no cache", lambda: KerasBackend.from_run_dir(run.path, use_cache=False), (1, 32),
+                   run.model_path)]
+    if run.saved_model_versions():
+        candidates.append(("saved_model", lambda: load(run.path, "saved_model"), (1, 32),
+                           run.latest_saved_model_path()))
     for backend, kind in (("tflite", "text"), ("tflite_ids", "ids")):
-        for variant in ("float32", "float16", "dynamic"):
-            try:
-                path = tflite_path(args.run_dir, kind, variant)
-            except FileNotFoundError:
+        for variant in TFLITE_VARIANTS:
+            path = run.tflite_path(kind, variant, check=False)
+            if not os.path.isfile(path):
                 continue
             candidates.append((f"{backend} {variant}",
                                lambda b=backend, v=variant: load(args.run_dir, b, v, num_threads=args.threads),
@@ -166,7 +161,7 @@ def print_ratios(rows):
 
 def print_long_outputs(run_dir, sources, tokens, repeats):
     cached, uncached = load(run_dir, "keras"), KerasBackend.from_run_dir(run_dir, use_cache=False)
-    long_sources = joined_sources(sources, cached.translator.source_tokenizer, tokens)
+    long_sources = joined_sources(sources, cached.source_vocabulary, tokens)
     _, ids = cached.translate(long_sources)
     generated = (ids != PAD_ID).sum(axis=1).mean()
     print(f"\nLong outputs: {len(long_sources)} inputs of {tokens}+ source pieces, "

@@ -30,11 +30,13 @@ import keras  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kseq import device  # noqa: E402
-from kseq import run_directory as rd  # noqa: E402
 from kseq.backends import KerasBackend  # noqa: E402
+from kseq.batch_translation import translate_batches  # noqa: E402
+from kseq.commands import train  # noqa: E402
 from kseq.data import load_corpus  # noqa: E402
-from kseq.evaluation import group_references, score, translate_all  # noqa: E402
-from kseq.training import parse_args, settings_from_args, train  # noqa: E402
+from kseq.evaluation import group_references, score  # noqa: E402
+from kseq.run_directory import RunDirectory, write_json  # noqa: E402
+from kseq.training import train as run_training  # noqa: E402
 
 # Dense bf16 peaks, TFLOP/s (vendor data sheets; SXM parts for H100/H200).
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 125.0, "V100": 125.0}
@@ -43,17 +45,16 @@ PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "A10": 
 class Probe(keras.callbacks.Callback):
     """After each epoch: BLEU on the probe sources against wall-clock seconds since the process began."""
 
-    def __init__(self, run_dir, pairs, batch_size):
+    def __init__(self, run, pairs, batch_size):
         super().__init__()
-        self.run_dir = run_dir
+        self.run = run
         self.sources, self.references = group_references(pairs)
         self.batch_size = batch_size
         self.curve = []
 
     def on_epoch_end(self, epoch, logs=None):
-        vocabularies = rd.load_vocabularies(self.run_dir, rd.load_config(self.run_dir))
-        backend = KerasBackend(self.model, *vocabularies)
-        hypotheses = translate_all(backend, self.sources, self.batch_size, verbose=False)
+        backend = KerasBackend(self.model, *self.run.vocabularies())
+        hypotheses, _ = translate_batches(backend, self.sources, self.batch_size)
         bleu = score(hypotheses, self.references)["bleu"]
         self.curve.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - STARTED, 1),
                            "bleu": bleu, "tokens_per_second": (logs or {}).get("target_tokens_per_second")})
@@ -89,23 +90,25 @@ def main(argv=None):
     parser.add_argument("--probe", type=int, default=500, help="Test sources scored after each epoch.")
     parser.add_argument("--peak-tflops", type=float, help="The device's dense peak, for the utilization.")
     parser.add_argument("--json", help="Also write the figures here.")
-    args, train_argv = parser.parse_known_args(argv)
-    train_args = parse_args(train_argv)
-    settings = settings_from_args(train_args)
+    train.add_arguments(parser.add_argument_group("training (as `kseq train`)"))
+    train_args = args = parser.parse_args(argv)
+    train_args.argv = []
+    train.check_arguments(train_args)
+    settings = train.settings_from_args(train_args)
     if train_args.compilation_cache:
         device.enable_compilation_cache(train_args.compilation_cache)
-    run_dir = rd.prepare(train_args.out or tempfile.mkdtemp(prefix="kseq-gpu-bench-"))
+    run_dir = RunDirectory.create(train_args.out or tempfile.mkdtemp(prefix="kseq-gpu-bench-"))
     corpus = load_corpus(settings["data"])
     probe = Probe(run_dir, corpus.test[: args.probe], settings["eval_batch_size"])
     compiling = compile_seconds()
 
-    metrics = train(settings, run_dir, export=False, callbacks=[probe])
+    metrics = run_training(settings, run_dir, callbacks=[probe])
 
     name = device_name()
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
     speeds = [point["tokens_per_second"] for point in probe.curve if point["tokens_per_second"]]
     steady = statistics.median(speeds[1:]) if len(speeds) > 1 else speeds[0]
-    parameters = rd.load_model(run_dir).count_params()
+    parameters = run_dir.load_model().count_params()
     utilization = 6 * parameters * steady / (peak * 1e12) if peak else None
     result = {
         "device": name, "backend": keras.backend.backend(), "preset": settings["preset"],
@@ -130,7 +133,7 @@ def main(argv=None):
     for point in probe.curve:
         print(f"| {point['epoch']} | {point['seconds']:.0f} | {point['bleu']:.2f} | {point['tokens_per_second'] or 0:,.0f} |")
     if args.json:
-        rd.write_json(args.json, result)
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

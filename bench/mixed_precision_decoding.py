@@ -14,11 +14,11 @@ import platform
 import numpy as np
 import tensorflow as tf
 
-from kseq import run_directory as rd
 from kseq.data import load_corpus, read_tsv
 from kseq.decoding import greedy_decode
 from kseq.evaluation import group_references
 from kseq.model import with_dtype_policy
+from kseq.run_directory import RunDirectory
 from kseq.translator import Translator
 
 
@@ -35,11 +35,11 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=500)
     args = parser.parse_args(argv)
 
-    config = rd.load_config(args.run_dir)
-    pairs = read_tsv(args.data) if args.data else load_corpus(config["settings"]["data"]).test
+    run = RunDirectory(args.run_dir)
+    pairs = read_tsv(args.data) if args.data else load_corpus(run.settings["data"]).test
     sources = group_references(pairs)[0][: args.limit]
-    model = rd.load_model(args.run_dir)
-    translator = Translator(model, *rd.load_tokenizers(args.run_dir, config))
+    model = run.load_model()
+    translator = Translator(model, *run.tokenizers())
     source_ids = translator.source_ids(tf.constant(sources))
     expected = decode_all(model, source_ids)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; {len(sources)} sources.\n")

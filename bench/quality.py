@@ -18,23 +18,21 @@ import time
 
 import keras
 
-from kseq import run_directory as rd
 from kseq.backends import load
+from kseq.batch_translation import translate_batches
 from kseq.data import load_corpus, read_tsv
 from kseq.evaluation import group_references, score
+from kseq.run_directory import RunDirectory, write_json
 from kseq.special_ids import PAD_ID
 
 
 def measure(run_dir, sources, references, beam_width, batch_size):
     backend = load(run_dir, "keras", beam_width=beam_width)
     backend.translate(sources[:batch_size])  # compiles the decoder for the first shapes
-    hypotheses, tokens, started = [], 0, time.perf_counter()
-    for start in range(0, len(sources), batch_size):
-        translations, ids = backend.translate(sources[start : start + batch_size])
-        hypotheses += translations
-        tokens += int((ids != PAD_ID).sum())
+    started = time.perf_counter()
+    hypotheses, ids = translate_batches(backend, sources, batch_size)
     seconds = time.perf_counter() - started
-    return {**score(hypotheses, references), "ms_per_token": round(1000 * seconds / tokens, 3)}
+    return {**score(hypotheses, references), "ms_per_token": round(1000 * seconds / int((ids != PAD_ID).sum()), 3)}
 
 
 def main(argv=None):
@@ -49,14 +47,15 @@ def main(argv=None):
 
     rows = []
     for run_dir in args.run_dirs:
-        pairs = read_tsv(args.data) if args.data else load_corpus(rd.load_config(run_dir)["settings"]["data"]).test
+        run = RunDirectory(run_dir)
+        pairs = read_tsv(args.data) if args.data else load_corpus(run.settings["data"]).test
         sources, references = group_references(pairs)
         sources, references = sources[: args.limit], references[: args.limit]
-        model = rd.load_model(run_dir)
+        model = run.load_model()
         for beam_width in (int(width) for width in args.beam_widths.split(",")):
             result = measure(run_dir, sources, references, beam_width, args.batch_size)
             rows.append({"run": run_dir, "beam_width": beam_width, "parameters": model.count_params(),
-                         "model_mb": round(os.path.getsize(os.path.join(run_dir, rd.MODEL_FILE)) / 1e6, 2),
+                         "model_mb": round(os.path.getsize(run.model_path) / 1e6, 2),
                          **result})
             print(json.dumps(rows[-1]), flush=True)
     print(f"\nMachine: {platform.machine()}, {os.cpu_count()} CPUs, Keras {keras.__version__} on "
@@ -67,7 +66,7 @@ def main(argv=None):
         print(f"| {row['run']} | {row['beam_width']} | {row['parameters']:,} | {row['model_mb']} | {row['bleu']:.2f} "
               f"| {row['chrf']:.2f} | {row['exact_match']:.1f} | {row['ms_per_token']} |")
     if args.json:
-        rd.write_json(args.json, rows)
+        write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -24,13 +24,14 @@ import keras
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
-from kseq import run_directory as rd  # noqa: E402
 from kseq.backends import KerasBackend  # noqa: E402
+from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, make_examples  # noqa: E402
-from kseq.evaluation import group_references, score, translate_all  # noqa: E402
+from kseq.evaluation import group_references, score  # noqa: E402
 from kseq.presets import PRESETS  # noqa: E402
-from kseq.time_budget import TimeBudget  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
+from kseq.run_directory import RunDirectory  # noqa: E402
+from kseq.time_budget import TimeBudget  # noqa: E402
 from kseq.training import build_vocabularies, make_batches  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,7 +60,7 @@ class ProbedBudget(TimeBudget):
 
 
 def scores(backend, sources, references, lowercase_only=False):
-    hypotheses = translate_all(backend, sources, batch_size=64, verbose=False)
+    hypotheses, _ = translate_batches(backend, sources, batch_size=64)
     lower = score([h.lower() for h in hypotheses], [[r.lower() for r in refs] for refs in references])
     result = {"lowercased": lower}
     if not lowercase_only:
@@ -84,12 +85,11 @@ def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=N
     print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch", flush=True)
     data = batches.as_tf_dataset() if keras.backend.backend() == "tensorflow" else batches
     model.fit(data, epochs=10_000, callbacks=[budget], verbose=0)
-    if save_dir:  # a run directory, for `python -m export` and bench/decoding_speed.py
-        os.makedirs(save_dir, exist_ok=True)
-        files = rd.tokenizer_files(joint_vocabulary=True)
-        rd.save_vocabularies(save_dir, vocabulary, vocabulary, files)
-        rd.write_config(save_dir, settings, model, files, vocabulary.size)
-        model.save(os.path.join(save_dir, rd.MODEL_FILE))
+    if save_dir:  # a run directory, for `kseq export` and bench/decoding_speed.py
+        run = RunDirectory.create(save_dir)
+        run.save_vocabularies(vocabulary, vocabulary)
+        run.write_config(settings, model, vocabulary.size)
+        run.save_model(model)
     return backend, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
 
 

@@ -26,7 +26,7 @@ import urllib.request
 
 from kseq.backends import load
 from kseq.data import load_corpus, read_tsv
-from kseq import run_directory as rd
+from kseq.run_directory import RunDirectory, write_json
 
 
 def free_port():
@@ -37,7 +37,7 @@ def free_port():
 
 def start(run_dir, backend, flags):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "kseq.cli", "serve", run_dir, "--backend", backend,
+    process = subprocess.Popen([sys.executable, "-m", "kseq", "serve", run_dir, "--backend", backend,
                                 "--port", str(port), *flags], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -86,7 +86,7 @@ def main(argv=None):
     parser.add_argument("--json", help="Also write the rows here.")
     args = parser.parse_args(argv)
 
-    pairs = read_tsv(args.data) if args.data else load_corpus(rd.load_config(args.run_dir)["settings"]["data"]).test
+    pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).settings["data"]).test
     sentences = list(dict.fromkeys(source for source, _ in pairs))
     direct = load(args.run_dir, args.backend)
     direct.translate(sentences[:1])
@@ -121,7 +121,7 @@ def main(argv=None):
         print(f"| {row['setting']} | {row['concurrency']} | {row['sentences_per_second']} | {row['p50_ms']} "
               f"| {row['p99_ms']} | {row['errors']} |")
     if args.json:
-        rd.write_json(args.json, {"baseline": baseline, "rows": rows})
+        write_json(args.json, {"baseline": baseline, "rows": rows})
 
 
 if __name__ == "__main__":

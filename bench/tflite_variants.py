@@ -14,12 +14,10 @@ import os
 import platform
 import time
 
-import numpy as np
-
-from kseq import run_directory as rd
-from kseq.backends import load, tflite_path
+from kseq.backends import load
 from kseq.data import load_corpus, read_tsv
 from kseq.evaluation import group_references, score
+from kseq.run_directory import TFLITE_VARIANTS, RunDirectory
 from kseq.special_ids import PAD_ID
 
 
@@ -31,17 +29,16 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
-    config = rd.load_config(args.run_dir)
-    pairs = read_tsv(args.data) if args.data else load_corpus(config["settings"]["data"]).test
+    run = RunDirectory(args.run_dir)
+    pairs = read_tsv(args.data) if args.data else load_corpus(run.settings["data"]).test
     sources, references = group_references(pairs)
     sources, references = sources[: args.limit], references[: args.limit]
 
     rows, reference_ids = [], {}
     for kind, backend in (("text", "tflite"), ("ids", "tflite_ids")):
-        for variant in ("float32", "float16", "dynamic"):
-            try:
-                path = tflite_path(args.run_dir, kind, variant)
-            except FileNotFoundError:
+        for variant in TFLITE_VARIANTS:
+            path = run.tflite_path(kind, variant, check=False)
+            if not os.path.isfile(path):
                 continue
             name = os.path.basename(path)
             translator = load(args.run_dir, backend, variant, num_threads=args.threads)

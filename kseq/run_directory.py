@@ -209,6 +209,10 @@ class RunDirectory:
                 raise RunDirectoryError(f"{path}: {error}") from None
         return protos
 
+    def save_model(self, model):
+        """Writes model.keras (training does it through Keras' `ModelCheckpoint` at `model_path`)."""
+        model.save(self.model_path)
+
     def load_model(self):
         """Loads model.keras in Keras' safe mode (no arbitrary code)."""
         import keras
