@@ -176,7 +176,7 @@ def train(settings, run, resume=False, callbacks=()):
         message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
         if not os.path.isfile(run.model_path):
             raise TrainingError(f"{message} No epoch ended with a finite validation loss, so there "
-                                f"is no {run.model_path} to evaluate.")
+                                f"is no checkpoint ({run.model_path}) to evaluate.")
         print(f"{message} Evaluating the last good checkpoint, {run.model_path}.")
     plot_training_curves(run.history_path, run.curves_path)
 

@@ -28,7 +28,7 @@ def test_missing_artifact_names_the_command_that_makes_it(tiny_run, tmp_path):
     run_dir, _ = tiny_run
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("saved_model", "tflite"))
-    with pytest.raises(FileNotFoundError, match="python -m export"):
+    with pytest.raises(FileNotFoundError, match="kseq export"):
         load(copy, "saved_model")
     with pytest.raises(FileNotFoundError, match="--quantize dynamic"):
         load(copy, "tflite_ids", "dynamic")

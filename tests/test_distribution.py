@@ -24,11 +24,11 @@ def losses(run_dir):
 
 
 @pytest.mark.slow
-def test_mirrored_on_two_cpu_devices_matches_one_device(tiny_run, tmp_path):
+def test_mirrored_on_two_cpu_devices_matches_one_device(tiny_run, tiny_data, tmp_path):
     single_dir, _ = tiny_run  # the tiny preset, 3 epochs, on one device
     out = tmp_path / "mirrored"
     result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_TRAIN, "--preset", "tiny", "--epochs", "3",
+        [sys.executable, "-c", MIRRORED_TRAIN, "--preset", "tiny", "--epochs", "3", "--data", str(tiny_data),
          "--distribute", "mirrored", "--out", str(out), "--no-export"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

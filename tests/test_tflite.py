@@ -59,7 +59,7 @@ def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_t
 
 
 def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
-    """The opt-in `translator_ids_beam.tflite` (`python -m export --tflite-beam`)."""
+    """The opt-in `translator_ids_beam.tflite` (`kseq export --tflite-beam`)."""
     import types
 
     import keras

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 
+from kseq.run_directory import RunDirectory
 from kseq.time_budget import TimeBudget
 from kseq.training_callbacks import StopOnNaN, Throughput, training_callbacks
 
@@ -15,7 +16,7 @@ def per_step(callbacks):
 
 def test_no_callback_waits_for_each_step_unless_there_is_a_time_budget(tmp_path):
     def waiting(**options):
-        callbacks = training_callbacks(str(tmp_path), Throughput(100, 10), **options)
+        callbacks = training_callbacks(RunDirectory(tmp_path), Throughput(100, 10), **options)
         # TensorBoard is added on TensorFlow only, whose steps are synchronous anyway.
         return per_step([c for c in callbacks if not isinstance(c, keras.callbacks.TensorBoard)])
 
