@@ -84,6 +84,8 @@ class Tokenizer(keras.layers.Layer):
         self._vocabulary = Vocabulary(proto)
         self._proto = self._vocabulary.proto
         self._fast = tensorflow_text.FastSentencepieceTokenizer(proto)
+        space = self._vocabulary.processor.piece_to_id("\u2581")  # the lone word-boundary piece "▁"
+        self._space_id = None if space == self._vocabulary.processor.unk_id() else space
 
     def adapt(self, texts):
         """Learns the vocabulary from an iterable of strings (see `kseq.vocabulary.learn_vocabulary`)."""
@@ -124,8 +126,27 @@ class Tokenizer(keras.layers.Layer):
         """
         self._check_adapted()
         if not isinstance(ids, tf.RaggedTensor):
-            ids = tf.RaggedTensor.from_tensor(tf.cast(ids, tf.int32), row_splits_dtype=tf.int32)
+            ids = tf.cast(ids, tf.int32)
+            if self._space_id is not None:
+                ids = self._drop_leading_spaces(ids)
+            ids = tf.RaggedTensor.from_tensor(ids, row_splits_dtype=tf.int32)
         return self._fast.detokenize(ids)
+
+    def _drop_leading_spaces(self, ids):
+        """Shifts each row left past its leading lone "▁" pieces, padding at the end.
+
+        SentencePiece drops every leading "▁" as it decodes; TF Text's
+        detokenizer keeps all but the first as spaces (and strips the first
+        piece's "▁" only if it opens the row). Without them in front, the
+        graph's text is `sentencepiece`'s (tests/test_tokenizer.py). Dense
+        builtin ops only: the TFLite text model runs this.
+        """
+        leading = tf.reduce_sum(tf.cast(tf.cumsum(tf.cast(ids != self._space_id, tf.int32), axis=1) == 0,
+                                        tf.int32), axis=1, keepdims=True)
+        width = tf.shape(ids)[1]
+        positions = tf.range(width)[tf.newaxis, :]
+        shifted = tf.gather(ids, tf.minimum(positions + leading, width - 1), batch_dims=1)
+        return tf.where(positions < width - leading, shifted, tf.constant(PAD_ID, tf.int32))
 
     def save_assets(self, dir_path):
         self._check_adapted()

@@ -99,3 +99,16 @@ def test_the_vocabulary_size_is_a_multiple_of_8(tokenizer):
     large = Tokenizer(max_vocabulary_size=101)
     large.adapt(f"{word} {number}" for number in range(300) for word in ("libro", "casa", "perro"))
     assert large.vocabulary_size() % 8 == 0 and large.vocabulary_size() <= 96
+
+
+def test_detokenize_gives_sentencepieces_text_for_any_ids(tokenizer):
+    """A weak model may begin with lone "▁" pieces: the graph's text must still be SentencePiece's own."""
+    from kseq.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary(tokenizer.proto)
+    space = vocabulary.processor.piece_to_id("\u2581")
+    word = tokenizer(["Hola mundo."]).numpy()[0].tolist()
+    rows = [[space, space, space, *word, 3], [space, *word, space, space, *word, 3], [space, space, 3], word]
+    width = max(map(len, rows))
+    ids = np.array([row + [0] * (width - len(row)) for row in rows], np.int32)
+    assert [t.decode("utf-8") for t in tokenizer.detokenize(ids).numpy()] == vocabulary.decode(ids)
