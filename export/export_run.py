@@ -7,7 +7,7 @@ from export.atomic import atomic_directory
 from export.operators import list_operators
 from export.saved_model import export_saved_model
 from export.tflite import convert_all
-from kseq.errors import UsageError
+from kseq.errors import ArtifactExistsError, UsageError
 from kseq.run_directory import EXPORT_FORMATS as FORMATS, TFLITE_METADATA, RunDirectory, write_json
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
 from kseq.translator import Translator
@@ -26,6 +26,8 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
     if beam_width < 1:
         raise UsageError(f"--beam-width must be at least 1. Received: {beam_width}")
     run = RunDirectory(run_dir)
+    if "tflite" in formats and os.path.exists(run.tflite_dir) and not overwrite:  # before converting for minutes
+        raise ArtifactExistsError(f"{run.tflite_dir} already exists: pass --overwrite to replace it.")
     model = run.load_model()
     translator = Translator(model, *run.tokenizers(), max_output_length, beam_width, length_penalty)
     weight_bytes = sum(variable.numpy().nbytes for variable in model.weights)

@@ -6,7 +6,7 @@ from kseq.decoding import greedy_decode
 from kseq.special_ids import END_ID
 
 
-def test_rows_are_distributions_over_real_source_pieces(model):
+def test_rows_are_distributions_over_real_source_pieces(model):  # noqa: F811  (the fixture)
     source = SOURCE[1:2]  # 3 real pieces, then padding
     output_ids, weights = cross_attention(model, source)
     expected = np.asarray(greedy_decode(model, source))[0]

@@ -55,8 +55,7 @@ def test_a_few_fit_steps_lower_the_loss():
     inputs = batch()
     labels = np.concatenate([inputs["decoder_inputs"][:, 1:], np.full((4, 1), 3)], axis=1)
     weights = (labels != 0).astype("float32")
-    history = model.fit(inputs, labels, sample_weight=weights, epochs=20, verbose=0)
-    losses = history.history["loss"]
+    losses = [float(model.train_on_batch(inputs, labels, sample_weight=weights)) for _ in range(20)]
     assert losses[-1] < 0.8 * losses[0]
 
 
