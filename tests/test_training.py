@@ -69,13 +69,14 @@ def test_unwritable_out_fails_before_training(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_end(tiny_run, tiny_data, tmp_path):
+def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_path):
     """SIGKILL in the middle of epoch 2, then --resume: 3 epochs, same loss as uninterrupted."""
     import signal
     import time
 
     out = tmp_path / "run"
-    args = ["--preset", "tiny", "--epochs", "3", "--data", str(tiny_data), "--out", str(out), "--no-export"]
+    args = ["--preset", "tiny", "--epochs", "3", "--data", str(tiny_data), "--out", str(out), "--no-export",
+            "--eval-batch-size", "256"]
     process = subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     metadata = out / "backup" / "training_metadata.json"
@@ -88,8 +89,8 @@ def test_killed_run_resumes_to_the_same_end(tiny_run, tiny_data, tmp_path):
     assert json.loads(metadata.read_text())["epoch"] == 1  # killed before the second epoch ended
     assert not (out / "metrics.json").exists()
 
-    resumed = run_train("--resume", "--out", str(out), "--no-export")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    code, _, err = kseq_train(capsys, "--resume", "--out", out, "--no-export")
+    assert code == 0, err[-3000:]
     with open(out / "history.csv") as f:
         resumed_history = list(csv.DictReader(f))
     with open(tiny_run[0] / "history.csv") as f:
