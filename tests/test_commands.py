@@ -103,6 +103,7 @@ def test_errors_end_in_one_line_naming_the_file_and_the_fix(capsys, tiny_run, tm
     assert code == 2 and "tflite_ids" in err
 
 
+@pytest.mark.slow
 def test_a_real_process_prints_no_tensorflow_start_up_logging(tiny_run):
     run_dir, _ = tiny_run
     result = subprocess.run([sys.executable, "-m", "kseq", "translate", str(run_dir), "Ten books."], cwd=REPO,

@@ -46,6 +46,7 @@ def partial_exports(run_dir):
     return [p for p in run_dir.rglob(".*") if ".partial-" in p.name]
 
 
+@pytest.mark.slow
 def test_export_killed_half_way_leaves_the_previous_artifacts(tiny_export, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_export, run_dir)
@@ -64,6 +65,7 @@ def test_export_killed_half_way_leaves_the_previous_artifacts(tiny_export, tmp_p
         assert (run_dir / "saved_model" / "2" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_in_one_line_and_keeps_the_earlier_artifacts(tiny_export, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_export, run_dir)

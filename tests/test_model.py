@@ -48,6 +48,7 @@ def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
     np.testing.assert_array_equal(np.asarray(model(batch())), np.asarray(restored(batch())))
 
 
+@pytest.mark.slow
 def test_a_few_fit_steps_lower_the_loss():
     keras.utils.set_random_seed(0)
     model = Seq2SeqTransformer(**CONFIG)

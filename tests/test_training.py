@@ -40,6 +40,7 @@ def test_tiny_run_writes_the_run_directory(tiny_run):
     assert float(history[-1]["loss"]) < float(history[0]["loss"])
 
 
+@pytest.mark.slow
 def test_train_py_smoke_run(capsys, tiny_data, tmp_path):
     out = tmp_path / "run"
     result = run_train("--preset", "tiny", "--epochs", "1", "--data", str(tiny_data), "--out", str(out),
@@ -101,6 +102,7 @@ def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_pat
     assert json.loads((out / "metrics.json").read_text())["keras"]["sentences"] == tiny_run[1]["keras"]["sentences"]
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_training_and_keeps_no_nan_model(capsys, tiny_data, tmp_path):
     out = tmp_path / "run"
     code, _, err = kseq_train(capsys, "--preset", "tiny", "--epochs", "2", "--learning-rate", "1e9",
@@ -109,6 +111,7 @@ def test_nan_loss_stops_training_and_keeps_no_nan_model(capsys, tiny_data, tmp_p
     assert not (out / "model.keras").exists()
 
 
+@pytest.mark.slow
 def test_skipped_bad_lines_are_counted_in_metrics(capsys, tmp_path):
     lines = [f"I have {n} books.\tTengo {n} libros.\n" for n in range(300)]
     lines[10] = "no tab here\n"
