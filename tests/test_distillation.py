@@ -14,7 +14,7 @@ def pairs_file(tmp_path_factory):
     from kseq.builtin_corpus import builtin_pairs
 
     path = tmp_path_factory.mktemp("distill") / "pairs.tsv"
-    path.write_text("".join(f"{s}\t{t}\n" for s, t in builtin_pairs()[:400]), encoding="utf-8")
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in builtin_pairs()[:250]), encoding="utf-8")
     return path
 
 
