@@ -138,6 +138,6 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
     if backend == "tflite":
         return TextModelTranslator(run.tflite_path("text", variant), num_threads)
     # The ids model's app reads the tokenizer files shipped beside it in tflite/.
-    files = run.config["tokenizer"]["files"]
-    return IdsModelTranslator(run.tflite_path("ids", variant), run.file("tflite", files["source"]),
-                              run.file("tflite", files["target"]), num_threads)
+    tokenizers = run.tflite_tokenizer_paths
+    return IdsModelTranslator(run.tflite_path("ids", variant), tokenizers["source"], tokenizers["target"],
+                              num_threads)

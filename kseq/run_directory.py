@@ -181,6 +181,11 @@ class RunDirectory:
         files = self.config["tokenizer"]["files"]
         return {side: self.file(files[side]) for side in ("source", "target")}
 
+    @property
+    def tflite_tokenizer_paths(self):
+        """{"source": path, "target": path} of the tokenizer files shipped in tflite/ beside the models."""
+        return {side: self.file("tflite", os.path.basename(path)) for side, path in self.tokenizer_paths.items()}
+
     def vocabularies(self):
         """(source, target) `kseq.vocabulary.Vocabulary`s: no TensorFlow needed."""
         from kseq.vocabulary import Vocabulary

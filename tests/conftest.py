@@ -78,6 +78,23 @@ def tiny_export(tiny_run):
     return run_dir
 
 
+def run_kseq(capsys, *args, stdin=None, monkeypatch=None):
+    """`kseq ARGS` in this process: (exit code, stdout, stderr)."""
+    import io
+
+    from kseq.commands import main
+
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    try:
+        main([str(arg) for arg in args])
+        code = 0
+    except SystemExit as exit:
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def held_out_sources(count=32):
     """Held-out built-in sources plus the edge inputs every artifact must take."""
     from kseq.data import load_corpus

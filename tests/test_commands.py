@@ -1,5 +1,4 @@
 import ast
-import io
 import json
 import pathlib
 import shutil
@@ -7,22 +6,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_kseq
 
-from kseq.commands import COMMANDS, main
+from kseq.commands import COMMANDS
 
-
-def kseq(capsys, *args, stdin=None, monkeypatch=None):
-    """Runs `kseq ARGS` in this process: (exit code, stdout, stderr)."""
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+kseq = run_kseq
 
 
 def test_help_answers_at_once_without_tensorflow_or_start_up_logging():

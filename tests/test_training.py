@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_kseq
 
 
 def run_train(*args, cwd=REPO):
@@ -16,15 +16,7 @@ def run_train(*args, cwd=REPO):
 
 def kseq_train(capsys, *args):
     """`kseq train ARGS` in this process: (exit code, stdout, stderr)."""
-    from kseq.commands import main
-
-    try:
-        main(["train", *map(str, args)])
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_kseq(capsys, "train", *args)
 
 
 def test_tiny_run_writes_the_run_directory(tiny_run):
