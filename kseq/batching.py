@@ -113,23 +113,30 @@ class LengthBatches(keras.utils.PyDataset):
         row_tile: int. And of this times `row_multiple` where that fits.
         shuffle: bool. New batches in a new order every epoch.
         seed: int. For the shuffle.
+        resegment: a callable giving `(source, target)` for the same pairs,
+            segmented anew (subword regularization), or None. Called every
+            epoch; a pair whose new segmentation outgrows its bucket keeps
+            the first one that epoch, so shapes and batch counts never change.
     """
 
     def __init__(self, source, target, tokens_per_batch, bucket_lengths=None, row_multiple=1, row_tile=8,
-                 shuffle=False, seed=0, **kwargs):
+                 shuffle=False, seed=0, resegment=None, **kwargs):
         super().__init__(**kwargs)
         lengths = pair_lengths(source, target)
         self.bucket_lengths = list(bucket_lengths or choose_bucket_lengths(lengths))
         if lengths.max() > self.bucket_lengths[-1]:
             raise ValueError(f"A pair of {lengths.max()} positions does not fit the longest bucket, "
                              f"{self.bucket_lengths[-1]}. Received: bucket_lengths={self.bucket_lengths}")
-        self.source, self.target = source, target
+        self.source, self.target = self.first_source, self.first_target = source, target
+        self.resegment = resegment
+        self.resegmented = 0.0  # the share of pairs in their new segmentation this epoch
         self.rows = [rows_per_batch(length, tokens_per_batch, row_multiple, row_tile)
                      for length in self.bucket_lengths]
         self.bucket = np.array([bisect.bisect_left(self.bucket_lengths, n) for n in lengths])
         self.shuffle = shuffle
         self.random = np.random.default_rng(seed)
         self.batches = self._batches()
+        self._resegment()
 
     def _batches(self):
         order = self.random.permutation(len(self.bucket)) if self.shuffle else np.arange(len(self.bucket))
@@ -163,8 +170,21 @@ class LengthBatches(keras.utils.PyDataset):
         return model_inputs(source, target)
 
     def on_epoch_end(self):
+        self._new_epoch()
+
+    def _new_epoch(self):
         if self.shuffle:
             self.batches = self._batches()
+        self._resegment()
+
+    def _resegment(self):
+        if self.resegment is None:
+            return
+        source, target = self.resegment()
+        fits = pair_lengths(source, target) <= np.take(self.bucket_lengths, self.bucket)
+        self.source = _where_rows(fits, source, self.first_source)
+        self.target = _where_rows(fits, target, self.first_target)
+        self.resegmented = float(fits.mean())
 
     def as_tf_dataset(self):
         """The same batches as a `tf.data.Dataset`, for TensorFlow's `fit()` and its strategies.
@@ -183,14 +203,21 @@ class LengthBatches(keras.utils.PyDataset):
         first = [True]
 
         def epoch():
-            if self.shuffle and not first[0]:
-                self.batches = self._batches()
+            if not first[0]:
+                self._new_epoch()
             first[0] = False
             for index in range(len(self)):
                 yield self[index]
 
         dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
         return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
+
+
+def _where_rows(condition, ids, other):
+    """Row i of `ids` where `condition[i]`, else of `other`, both padded to the wider."""
+    width = max(ids.shape[1], other.shape[1])
+    pad = lambda a: np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=PAD_ID)  # noqa: E731
+    return np.where(condition[:, None], pad(ids), pad(other)).astype(np.int32)
 
 
 def _fit(ids, rows, width):

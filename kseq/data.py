@@ -169,19 +169,21 @@ class Examples:
     target: np.ndarray  # (pairs, target steps), without START/END
     truncated: int = 0
     dropped: int = 0
+    kept: np.ndarray = None  # the indices of the pairs kept, in order
 
 
 def make_examples(pairs, source_vocabulary, target_vocabulary, max_source_length,
-                  max_target_length, overlong="truncate"):
+                  max_target_length, overlong="truncate", sampling_alpha=0.0):
     """Tokenizes pairs with `kseq.vocabulary.Vocabulary`s; overlong pairs are truncated or dropped.
 
     One position goes to the end id on the source side, and to the start
-    (decoder input) or end (label) id on the target side.
+    (decoder input) or end (label) id on the target side. `sampling_alpha`
+    > 0 samples the segmentations (`Vocabulary.encode`).
     """
     if overlong not in ("truncate", "drop"):
         raise UsageError(f"`overlong` must be 'truncate' or 'drop'. Received: overlong={overlong!r}")
-    sources = source_vocabulary.encode(source for source, _ in pairs)
-    targets = target_vocabulary.encode(target for _, target in pairs)
+    sources = source_vocabulary.encode((source for source, _ in pairs), sampling_alpha)
+    targets = target_vocabulary.encode((target for _, target in pairs), sampling_alpha)
     too_long = [len(s) > max_source_length - 1 or len(t) > max_target_length - 1
                 for s, t in zip(sources, targets)]
     if overlong == "drop":
@@ -193,6 +195,7 @@ def make_examples(pairs, source_vocabulary, target_vocabulary, max_source_length
         target=pad_rows([t[: max_target_length - 1] for t in targets]),
         truncated=count if overlong == "truncate" else 0,
         dropped=count if overlong == "drop" else 0,
+        kept=np.flatnonzero(~np.array(too_long, bool) if overlong == "drop" else np.ones(len(pairs), bool)),
     )
 
 

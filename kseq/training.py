@@ -58,8 +58,11 @@ def build_vocabularies(train_pairs, settings):
             Vocabulary(learn_vocabulary((target for _, target in train_pairs), size)))
 
 
-def make_batches(train_examples, valid_examples, settings, row_multiple=1):
+def make_batches(train_examples, valid_examples, settings, row_multiple=1, resegment=None):
     """Training and validation batches in a few shapes shared by both.
+
+    `resegment` (subword regularization) gives the training pairs new
+    segmentations every epoch (`LengthBatches`).
 
     When the step compiles per shape (`jit_compile`, so every JAX run) or runs
     on an accelerator: at most 4 buckets, lengths and rows in multiples of 8.
@@ -73,8 +76,24 @@ def make_batches(train_examples, valid_examples, settings, row_multiple=1):
     options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
                    row_tile=8 if compiled else 1, bucket_lengths=buckets)
     return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
-                          seed=settings["seed"], **options),
+                          seed=settings["seed"], resegment=resegment, **options),
             LengthBatches(valid_examples.source, valid_examples.target, **options))
+
+
+def subword_sampling(pairs, examples, settings, source_vocabulary, target_vocabulary):
+    """With `settings["subword_alpha"]` > 0: a function that segments the kept
+    training pairs anew, sampling (subword regularization); else None."""
+    alpha = settings.get("subword_alpha", 0.0)
+    if not alpha:
+        return None
+    kept = [pairs[i] for i in examples.kept]
+    lengths = settings["max_source_length"], settings["max_target_length"]
+
+    def resegment():
+        sampled = make_examples(kept, source_vocabulary, target_vocabulary, *lengths, sampling_alpha=alpha)
+        return sampled.source, sampled.target
+
+    return resegment
 
 
 def fit(model, train_data, valid_data, settings, callbacks, initial_epoch=0):
@@ -132,7 +151,9 @@ def train(settings, run, resume=False, callbacks=()):
         print(f"Overlong training pairs: {train_examples.truncated} truncated, "
               f"{train_examples.dropped} dropped.")
     train_data, valid_data = make_batches(train_examples, valid_examples, settings,
-                                          row_multiple=strategy.num_replicas_in_sync)
+                                          row_multiple=strategy.num_replicas_in_sync,
+                                          resegment=subword_sampling(corpus.train, train_examples, settings,
+                                                                     source_vocabulary, target_vocabulary))
     workers = distribution.num_workers()
     steps_per_epoch, train_tokens = len(train_data), train_data.target_tokens
     print(f"Batches: {steps_per_epoch} per epoch in shapes (rows, positions) {train_data.shapes}.")
@@ -165,7 +186,8 @@ def train(settings, run, resume=False, callbacks=()):
         initial_epoch = resume_from_backup(model, run.backup_dir) if resume else 0
         fit(model, train_data, valid_data, settings, training_callbacks(
             run, throughput, resume, budget=budget, extra=callbacks,
-            best_loss=best_validation_loss(run.history_path) if resume else math.inf), initial_epoch)
+            best_loss=best_validation_loss(run.history_path) if resume else math.inf,
+            averaged=bool(settings.get("ema_momentum"))), initial_epoch)
     training_seconds = time.time() - started
     if not chief:
         print("Training done: the chief worker evaluates and writes the run directory.")

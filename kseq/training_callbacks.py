@@ -90,12 +90,18 @@ class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
     async_safe = True
 
 
-def training_callbacks(run, throughput, resume=False, best_loss=math.inf, budget=None, extra=()):
-    """Everything `fit()` gets in `kseq train`, in order (`run`: the `RunDirectory`)."""
+def training_callbacks(run, throughput, resume=False, best_loss=math.inf, budget=None, extra=(),
+                       averaged=False):
+    """Everything `fit()` gets in `kseq train`, in order (`run`: the `RunDirectory`).
+
+    `averaged`: the optimizer keeps an average of the weights (EMA), which is
+    then what validation scores and the checkpoint keeps.
+    """
     return [
         StopOnNaN(),
         *([budget] if budget else []),
         throughput,
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if averaged else []),
         keras.callbacks.CSVLogger(run.history_path, append=resume),
         # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
         *([keras.callbacks.TensorBoard(run.logs_dir)]

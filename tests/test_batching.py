@@ -110,3 +110,19 @@ def test_the_tf_dataset_draws_a_new_order_each_pass():
     dataset = batches.as_tf_dataset()
     passes = [[labels.numpy().tolist() for _, labels, _ in dataset] for _ in range(2)]
     assert len(passes[0]) == len(passes[1]) == len(batches) and passes[0] != passes[1]
+
+
+def test_resegmenting_keeps_the_shapes_and_falls_back_where_a_pair_outgrows_its_bucket():
+    source, target = random_pairs(200, longest=30)
+    longer_target = np.pad(target, ((0, 0), (0, 40)))
+    longer_target[:, target.shape[1]] = 99  # every pair one piece longer, some past their bucket
+    batches = LengthBatches(source, target, tokens_per_batch=512, shuffle=True, seed=1,
+                            resegment=lambda: (source, longer_target))
+    shapes, count = batches.shapes, len(batches)
+    fits = pair_lengths(source, longer_target) <= np.take(batches.bucket_lengths, batches.bucket)
+    assert 0 < fits.mean() < 1 and batches.resegmented == fits.mean()
+    assert (batches.target[fits, target.shape[1]] == 99).all()
+    assert (batches.target[~fits, target.shape[1]] == 0).all()  # the first segmentation, kept
+    batches.on_epoch_end()
+    assert batches.shapes == shapes and len(batches) == count
+    assert {batches[i][0]["encoder_inputs"].shape for i in range(count)} == set(shapes)

@@ -42,3 +42,12 @@ def test_same_ids_and_text_as_the_tokenizer_layer_on_the_spa_eng_test_split(spa_
     ids = vocabulary.encode(texts)
     assert ids == layer(texts).to_list()
     assert vocabulary.decode(ids) == [text.decode("utf-8") for text in layer.detokenize(layer(texts)).numpy()]
+
+
+def test_sampling_draws_other_segmentations_of_the_same_text():
+    vocabulary = Vocabulary(learn_vocabulary(TEXTS, 101))
+    text = "I have 12 books, 13 maps and 24 pens."
+    best = vocabulary.encode([text])[0]
+    sampled = {tuple(vocabulary.encode([text], sampling_alpha=0.1)[0]) for _ in range(30)}
+    assert len(sampled) > 1 and all(vocabulary.decode([list(ids)])[0] == text for ids in sampled)
+    assert vocabulary.encode([text])[0] == best  # without alpha: always the best one

@@ -110,7 +110,7 @@ def settings_from_args(args):
 
 def saved_settings(run):
     """The settings of the run to resume, checked to hold every key training reads."""
-    settings = run.settings
+    settings = {"subword_alpha": 0.0, **run.settings}  # runs from before subword sampling
     missing = [key for key in presets.PRESETS["small"] if key not in settings]
     if missing:
         raise RunDirectoryError(f"{run.config_path} lacks the settings {', '.join(missing)}: it was damaged "
