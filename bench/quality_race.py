@@ -1,6 +1,7 @@
 """Quality at equal training budget: kseq vs the keras.io KerasNLP recipe.
 
     python bench/quality_race.py [--data ../shared/data/spa-eng] [--minutes 30] [--every 5]
+        [--systems kseq,peer] [--set KEY=VALUE ...] [--out JSON]
 
 Each system trains for `--minutes` of `fit` time on this machine, one after
 the other (tokenizer learning and the evaluations below are not counted).
@@ -32,7 +33,7 @@ from kseq.presets import PRESETS  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
-from kseq.training import build_vocabularies, make_batches  # noqa: E402
+from kseq.training import build_vocabularies, make_batches, subword_sampling  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -73,7 +74,8 @@ def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=N
     vocabulary, _ = build_vocabularies(corpus.train, settings)
     lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
     examples = make_examples(corpus.train, vocabulary, vocabulary, *lengths)
-    batches, _ = make_batches(examples, examples, settings)
+    batches, _ = make_batches(examples, examples, settings,
+                              resegment=subword_sampling(corpus.train, examples, settings, vocabulary, vocabulary))
     steps_per_epoch = len(batches)
     model = build_model(settings, vocabulary.size)
     compile_model(model, settings, steps_per_epoch)
@@ -134,6 +136,8 @@ def main(argv=None):
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
                         help="kseq: XLA (each batch shape compiles once, in the budget; slower "
                              "per step on a 2-core CPU, bench/step_times.py).")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="kseq: override a preset key, e.g. --set dropout=0.0 --set subword_alpha=0.5.")
     parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
@@ -142,10 +146,16 @@ def main(argv=None):
     corpus = load_corpus([args.data])
     probe_set = group_references(corpus.test[: args.probe])
     test_set = group_references(corpus.test)
-    settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True,
+    settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True, seed=0,
                     epochs=10_000, jit_compile=args.jit_compile, ema_momentum=args.ema, data=args.data)
     if args.learning_rate:
         settings["learning_rate"] = args.learning_rate
+    for override in args.set:
+        key, _, value = override.partition("=")
+        if key not in PRESETS[args.preset]:
+            parser.error(f"--set {override}: {key!r} is not a preset key ({', '.join(PRESETS[args.preset])})")
+        kind = type(PRESETS[args.preset][key])
+        settings[key] = value.lower() in ("1", "true") if kind is bool else kind(value)
 
     results = {}
     started = time.time()

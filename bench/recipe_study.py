@@ -31,7 +31,7 @@ VARIANTS = {
     "dropout-0.3": {"dropout": 0.3},
     "attention-dropout-0.1": {"attention_dropout": 0.1},
     "no-label-smoothing": {"label_smoothing": 0.0},
-    "subword-sampling-0.1": {"subword_alpha": 0.1},
+    "subword-sampling-0.5": {"subword_alpha": 0.5},
     "ema-0.998": {"ema_momentum": 0.998},
     "vocabulary-4000": {"vocabulary_size": 4000},
     "vocabulary-16000": {"vocabulary_size": 16000},

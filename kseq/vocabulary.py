@@ -100,7 +100,9 @@ class Vocabulary:
         """A list of strings to a list of id lists (no start or end ids).
 
         `sampling_alpha` > 0 samples each segmentation from the unigram model
-        (subword regularization, Kudo 2018), smoother as it nears 0; 0 gives the best one.
+        (subword regularization, Kudo 2018): near 1 mostly the best segmentation, near 0
+        almost any (0.1 nearly doubles the pieces of a spa-eng sentence, 0.5 adds 4 %);
+        0 always gives the best one.
         """
         sampling = dict(enable_sampling=True, alpha=sampling_alpha, nbest_size=-1) if sampling_alpha else {}
         return self.processor.encode(list(texts), num_threads=os.cpu_count() or 1, **sampling)

@@ -4,8 +4,9 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from conftest import REPO, run_kseq
+from conftest import REPO, run_kseq, tiny_settings
 
 
 def run_train(*args, cwd=REPO):
@@ -338,3 +339,22 @@ def test_data_parallel_on_two_devices_matches_one_device(jax_run, tmp_path):
 def test_data_parallel_is_refused_on_tensorflow(capsys, tmp_path):
     code, _, err = kseq_train(capsys, "--preset", "tiny", "--distribute", "data_parallel", "--out", tmp_path / "run")
     assert code == 2 and "KERAS_BACKEND=jax" in err and err.count("\n") == 1
+
+
+def test_subword_sampling_segments_the_training_pairs_anew_each_epoch():
+    from kseq.builtin_corpus import builtin_pairs
+    from kseq.data import make_examples
+    from kseq.training import build_vocabularies, make_batches, subword_sampling
+
+    pairs = builtin_pairs()[:2000]
+    settings = tiny_settings(subword_alpha=0.5)
+    vocabulary, _ = build_vocabularies(pairs, settings)
+    examples = make_examples(pairs, vocabulary, vocabulary, 40, 40)
+    resegment = subword_sampling(pairs, examples, settings, vocabulary, vocabulary)
+    batches, _ = make_batches(examples, examples, settings, resegment=resegment)
+    first = batches.target.copy()
+    batches.on_epoch_end()
+    assert batches.resegmented > 0.5 and not np.array_equal(first, batches.target)
+    # Every sampled segmentation spells the same text.
+    assert vocabulary.decode(batches.target[:50]) == vocabulary.decode(examples.target[:50])
+    assert subword_sampling(pairs, examples, tiny_settings(), vocabulary, vocabulary) is None

@@ -42,3 +42,20 @@ def test_throughput_counts_the_steps_taken_and_logs_each_epoch():
 def test_stop_on_nan_stops_after_the_epoch_with_a_nan_loss():
     history = fit([StopOnNaN()], learning_rate=1e30, epochs=5)
     assert len(history.epoch) < 5 and not np.isfinite(history.history["loss"][-1])
+
+
+def test_with_weight_averaging_the_checkpoint_holds_the_average(tmp_path):
+    def checkpoint_and_final_weights(averaged):
+        run = RunDirectory(tmp_path / str(averaged))
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.SGD(1e-2, use_ema=True, ema_momentum=0.9), "mse")
+        model.fit(np.ones((64, 3)), np.ones((64, 1)), batch_size=8, epochs=2, verbose=0,
+                  validation_data=(np.ones((8, 3)), np.ones((8, 1))),
+                  callbacks=training_callbacks(run, Throughput(64, 8), averaged=averaged))
+        # fit() ends by writing the average into the model's weights.
+        return keras.saving.load_model(run.model_path, compile=False).get_weights()[0], model.get_weights()[0]
+
+    saved, average = checkpoint_and_final_weights(averaged=True)
+    np.testing.assert_allclose(saved, average)  # the last (best) epoch's checkpoint is the average
+    saved, average = checkpoint_and_final_weights(averaged=False)
+    assert not np.allclose(saved, average)  # without the swap, it would hold the raw weights
