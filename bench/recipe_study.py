@@ -28,6 +28,7 @@ from kseq.training import train as run_training  # noqa: E402
 # One change each against the preset; the recipe pieces.
 VARIANTS = {
     "baseline": {},
+    "dropout-0.1": {"dropout": 0.1},
     "dropout-0.3": {"dropout": 0.3},
     "attention-dropout-0.1": {"attention_dropout": 0.1},
     "no-label-smoothing": {"label_smoothing": 0.0},
