@@ -17,6 +17,7 @@ import time
 
 import keras
 import numpy as np
+import sentencepiece
 
 from kseq import distribution
 from kseq.backends import KerasBackend
@@ -86,6 +87,7 @@ def subword_sampling(pairs, examples, settings, source_vocabulary, target_vocabu
     alpha = settings.get("subword_alpha", 0.0)
     if not alpha:
         return None
+    sentencepiece.set_random_generator_seed(settings["seed"])
     kept = [pairs[i] for i in examples.kept]
     lengths = settings["max_source_length"], settings["max_target_length"]
 
@@ -157,6 +159,9 @@ def train(settings, run, resume=False, callbacks=()):
     workers = distribution.num_workers()
     steps_per_epoch, train_tokens = len(train_data), train_data.target_tokens
     print(f"Batches: {steps_per_epoch} per epoch in shapes (rows, positions) {train_data.shapes}.")
+    if train_data.resegment:
+        print(f"Subword sampling (alpha {settings['subword_alpha']:g}): {100 * train_data.resegmented:.0f} % "
+              "of the training pairs fit their batch in the sampled segmentation, the rest keep the best.")
     if keras.backend.backend() == "tensorflow":
         train_data, valid_data = train_data.as_tf_dataset(), valid_data.as_tf_dataset()
         if workers > 1:
