@@ -17,7 +17,6 @@ import time
 
 import keras
 import numpy as np
-import sentencepiece
 
 from kseq import distribution
 from kseq.backends import KerasBackend
@@ -87,7 +86,8 @@ def subword_sampling(pairs, examples, settings, source_vocabulary, target_vocabu
     alpha = settings.get("subword_alpha", 0.0)
     if not alpha:
         return None
-    sentencepiece.set_random_generator_seed(settings["seed"])
+    # Not seeded: after `sentencepiece.set_random_generator_seed` every call draws the same
+    # samples again (each call's threads start from the seed), so every epoch would be the same.
     kept = [pairs[i] for i in examples.kept]
     lengths = settings["max_source_length"], settings["max_target_length"]
 

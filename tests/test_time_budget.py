@@ -23,7 +23,7 @@ def test_budget_stops_fit_and_drives_the_rate_on_every_backend(backend):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     epochs, exhausted, elapsed, rates = json.loads(result.stdout.strip().splitlines()[-1])
-    assert exhausted and epochs < 100_000 and elapsed >= 1.2
+    assert exhausted and epochs < 100_000 and elapsed >= 6
     assert rates[0] < rates[1] and rates[-1] == pytest.approx(1e-3, rel=0.1)  # warmup, then the floor
 
 
@@ -38,7 +38,7 @@ class Rates(keras.callbacks.Callback):
 
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
 model.compile(keras.optimizers.Adam(0.0), "mse", jit_compile=True)
-budget = TimeBudget(minutes=0.02, learning_rate=1e-2, warmup_steps=3)  # 1.2 s
+budget = TimeBudget(minutes=0.1, learning_rate=1e-2, warmup_steps=3)  # 6 s: the first, compiling steps fit on a busy machine
 history = model.fit(np.ones((64, 3)), np.ones((64, 1)), batch_size=8, epochs=100_000,
                     callbacks=[budget, Rates()], verbose=0)
 # The rate the last steps trained with, read from the optimizer's own state.
