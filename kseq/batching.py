@@ -170,9 +170,6 @@ class LengthBatches(keras.utils.PyDataset):
         return model_inputs(source, target)
 
     def on_epoch_end(self):
-        self._new_epoch()
-
-    def _new_epoch(self):
         if self.shuffle:
             self.batches = self._batches()
         self._resegment()
@@ -204,7 +201,7 @@ class LengthBatches(keras.utils.PyDataset):
 
         def epoch():
             if not first[0]:
-                self._new_epoch()
+                self.on_epoch_end()
             first[0] = False
             for index in range(len(self)):
                 yield self[index]
