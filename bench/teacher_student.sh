@@ -1,39 +1,49 @@
 #!/usr/bin/env bash
 # Teacher against student on an accelerator: the rows of BENCHMARKS.md's distillation table.
 #
-#   KERAS_BACKEND=jax bash bench/teacher_student.sh DATA_DIR OUT_DIR [TEACHER_MINUTES] [STUDENT_EPOCHS] [teacher flags]
+#   KERAS_BACKEND=jax bash bench/teacher_student.sh DATA_DIR OUT_DIR [TEACHER_MINUTES] [STUDENT_MINUTES] [teacher flags]
 #
-# 1. the `base` teacher trains for TEACHER_MINUTES (default 4; `--time-budget`), then is scored
-#    greedy (its metrics.json) and with beam 4 (bench/quality.py);
-# 2. `kseq distill` translates the training sources with the teacher's beam and trains the `small`
-#    student on them (float32, so it exports as it is) for STUDENT_EPOCHS (default 30);
-# 3. a second student trains on the teacher's translations and the references together;
-# 4. each student is scored greedy and with beam 4.
-# Every step writes its log and JSON into OUT_DIR/logs as it ends. The recipe study
-# (bench/recipe_study.py) shares the accelerator meanwhile. Export the students where TensorFlow
-# is (`kseq export OUT_DIR/student`) for their TFLite rows (bench/tflite_variants.py).
+# Four trainings, each under a wall-clock budget (`--time-budget`), sharing one accelerator:
+# 1. the `base` teacher trains for TEACHER_MINUTES (default 3.5), scored greedy (its
+#    metrics.json) and then with beam 4 (bench/quality.py);
+# 2. beside it, the `small` control learns from the references alone;
+# 3. `kseq distill` translates the training sources with the teacher's beam and trains the
+#    `small` student on them;
+# 4. beside it, a second student learns from the teacher's translations and the references.
+# The three `small` runs share one recipe and budget (STUDENT_MINUTES, default 1.75) and train in
+# float32, so they export as they are (`kseq export OUT_DIR/student`, where TensorFlow is, then
+# bench/tflite_variants.py for their TFLite rows). Every step writes OUT_DIR/logs/STEP.log (and
+# .json) as it ends.
 set -u
-DATA=$1; OUT=$2; TEACHER_MINUTES=${3:-4}; EPOCHS=${4:-30}; shift $(( $# < 4 ? $# : 4 ))
+DATA=$1; OUT=$2; TEACHER_MINUTES=${3:-3.5}; STUDENT_MINUTES=${4:-1.75}; shift $(( $# < 4 ? $# : 4 ))
 LOGS=$OUT/logs; mkdir -p "$LOGS"
-# 30 epochs overfit without dropout (the `small` preset has none: it is tuned for 30 CPU minutes).
-STUDENT=(--preset small --dropout 0.1 --epochs "$EPOCHS" --mixed-precision float32 --eval-batch-size 512 --no-export)
+# A GPU-sized batch for the small model; dropout, since a GPU gives it many epochs.
+SMALL=(--preset small --dropout 0.1 --tokens-per-batch 8192 --time-budget "$STUDENT_MINUTES"
+       --mixed-precision float32 --eval-batch-size 1024 --no-export)
+# The processes share the accelerator's memory (JAX would take 75 % each).
+memory() { XLA_PYTHON_CLIENT_MEM_FRACTION=$1; export XLA_PYTHON_CLIENT_MEM_FRACTION; }
 
-python bench/recipe_study.py --data "$DATA" --preset small --epochs "$EPOCHS" --mixed-precision float32 \
-  --eval-batch-size 512 --out "$OUT/recipes" --json "$LOGS/recipes.json" > "$LOGS/recipes.log" 2>&1 &
+memory 0.15; python -m kseq train --data "$DATA" --out "$OUT/control" "${SMALL[@]}" > "$LOGS/control.log" 2>&1 &
 
-python bench/gpu_training.py --data "$DATA" --preset base --time-budget "$TEACHER_MINUTES" --epochs 100 \
-  --eval-batch-size 512 --probe 100 --out "$OUT/teacher" --json "$LOGS/teacher.json" "$@" > "$LOGS/teacher.log" 2>&1
-python bench/quality.py "$OUT/teacher" --beam-widths 4 --batch-size 512 --json "$LOGS/teacher_beam.json" \
-  > "$LOGS/teacher_beam.log" 2>&1
-python -m kseq distill --teacher "$OUT/teacher" --data "$DATA" --out "$OUT/student" "${STUDENT[@]}" \
-  > "$LOGS/student.log" 2>&1
-# The second student: `kseq distill --with-references` without translating again.
-mkdir -p "$OUT/with-references"
-cat "$OUT/student/distilled/train.tsv" "$DATA/train.tsv" > "$OUT/with-references/train.tsv"
-cp "$DATA/valid.tsv" "$DATA/test.tsv" "$OUT/with-references/"
-python -m kseq train --data "$OUT/with-references" --out "$OUT/student-with-references" "${STUDENT[@]}" \
-  > "$LOGS/student_with_references.log" 2>&1
-python bench/quality.py "$OUT/student" "$OUT/student-with-references" --beam-widths 1,4 --batch-size 512 \
-  --json "$LOGS/students.json" > "$LOGS/students.log" 2>&1
+# The base preset warms up over 4,000 steps, more than a few minutes take: 600.
+memory 0.3; python bench/gpu_training.py --data "$DATA" --preset base --time-budget "$TEACHER_MINUTES" \
+  --warmup-steps 600 --eval-batch-size 512 --probe 100 --out "$OUT/teacher" --json "$LOGS/teacher.json" "$@" \
+  > "$LOGS/teacher.log" 2>&1
+
+memory 0.15; python bench/quality.py "$OUT/teacher" --beam-widths 4 --batch-size 512 \
+  --json "$LOGS/teacher_beam.json" > "$LOGS/teacher_beam.log" 2>&1 &
+memory 0.35; python -m kseq distill --teacher "$OUT/teacher" --data "$DATA" --out "$OUT/student" "${SMALL[@]}" \
+  > "$LOGS/student.log" 2>&1 &
+DISTILL=$!
+
+# The second student starts once the teacher's translations are written (test.tsv comes last).
+while [ ! -f "$OUT/student/distilled/test.tsv" ] && kill -0 $DISTILL 2>/dev/null; do sleep 2; done
+if [ -f "$OUT/student/distilled/test.tsv" ]; then
+  mkdir -p "$OUT/with-references"
+  cat "$OUT/student/distilled/train.tsv" "$DATA/train.tsv" > "$OUT/with-references/train.tsv"
+  cp "$DATA/valid.tsv" "$DATA/test.tsv" "$OUT/with-references/"
+  memory 0.15; python -m kseq train --data "$OUT/with-references" --out "$OUT/student-with-references" \
+    "${SMALL[@]}" > "$LOGS/student_with_references.log" 2>&1
+fi
 wait
 tail -n 12 "$LOGS"/*.log
