@@ -1,5 +1,7 @@
 """The one loop that feeds many texts to a translator, a batch at a time."""
 
+import sys
+
 import numpy as np
 
 from kseq.errors import UsageError
@@ -15,7 +17,8 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
         translator: has `translate(texts) -> (translations, ids)`.
         texts: a list of strings.
         batch_size: int. Texts per call to the backend.
-        progress: bool. Show a progress bar (Keras' `Progbar`).
+        progress: bool. Show a progress bar (Keras' `Progbar`); where the
+            output is a file, not a terminal, one line every 30 seconds.
 
     Returns:
         (translations, ids): a list of strings and an int32 array
@@ -30,7 +33,7 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
     if progress:
         import keras
 
-        bar = keras.utils.Progbar(len(texts), unit_name="sentence")
+        bar = keras.utils.Progbar(len(texts), unit_name="sentence", interval=0.05 if sys.stdout.isatty() else 30)
     for start in range(0, len(texts), batch_size):
         batch = order[start : start + batch_size]
         batch_translations, batch_ids = translator.translate([texts[i] for i in batch])

@@ -9,7 +9,6 @@ corpus it trained on.
 """
 
 import os
-import sys
 
 from kseq.backends import load
 from kseq.batch_translation import translate_batches
@@ -38,7 +37,7 @@ def distill_corpus(teacher_dir, data, student, beam_width=4, with_references=Fal
     teacher = load(teacher_dir, "keras", beam_width=beam_width)
     print(f"Distilling: the teacher ({teacher_dir}, beam {beam_width}) translates "
           f"{len(corpus.train)} training sources...", flush=True)
-    train = distill_pairs(teacher, corpus.train, batch_size, verbose=sys.stdout.isatty())
+    train = distill_pairs(teacher, corpus.train, batch_size)  # a long job: progress even into a log
     train = [(s, t) for s, t in train if t.strip()]  # an empty translation teaches nothing
     if with_references:
         train += corpus.train

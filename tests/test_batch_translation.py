@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,18 @@ def test_batches_go_by_length_and_results_come_back_in_order():
     assert translations == ["ccc", "a", "bbbbb"[::-1], "dd", "e"]
     assert ids[:, 0].tolist() == [3, 1, 5, 2, 1] and ids.dtype == np.int32
     assert backend.batches == [["a", "e"], ["dd", "ccc"], ["bbbbb"]]
+
+
+class SlowReverser(Reverser):
+    def translate(self, texts):
+        time.sleep(0.01)
+        return super().translate(texts)
+
+
+def test_progress_into_a_log_is_a_line_now_and_then(capsys):
+    translate_batches(SlowReverser(), ["a"] * 20, batch_size=1, progress=True)
+    lines = capsys.readouterr().out.strip().splitlines()  # not a terminal: the first and the last
+    assert len(lines) == 2 and "20/20" in lines[-1]
 
 
 def test_no_texts_and_a_bad_batch_size():
