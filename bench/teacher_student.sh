@@ -37,7 +37,8 @@ memory 0.35; python -m kseq distill --teacher "$OUT/teacher" --data "$DATA" --ou
   > "$LOGS/student.log" 2>&1 &
 DISTILL=$!
 
-# The second student starts once the teacher's translations are written (test.tsv comes last).
+# The second student: what `kseq distill --with-references` trains on, without translating again.
+# It starts once the teacher's translations are written (test.tsv comes last).
 while [ ! -f "$OUT/student/distilled/test.tsv" ] && kill -0 $DISTILL 2>/dev/null; do sleep 2; done
 if [ -f "$OUT/student/distilled/test.tsv" ]; then
   mkdir -p "$OUT/with-references"
