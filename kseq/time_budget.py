@@ -6,7 +6,9 @@ time is up. Keras' schedules are functions of the step, whose count per minute
 nobody knows in advance, so here a callback sets the optimizer's learning
 rate from the share of the budget already spent. It sets the optimizer's own
 variable, which every backend reads at each step (on JAX a schedule's
-variable would be frozen into the compiled step).
+variable would be frozen into the compiled step). The decay starts after the
+first step, which compiles (for minutes on a GPU), so a short budget is not
+decayed before it trains.
 """
 
 import math
@@ -60,6 +62,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.exhausted = False
         self.steps = 0
         self.current_rate = None
+        self.first_step_seconds = None
         self._since = None
 
     def pause(self):
@@ -76,6 +79,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.steps = None
+        self.first_step_seconds = None
         self.resume()
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -83,7 +87,7 @@ class TimeBudget(keras.callbacks.Callback):
             # A resumed run's step count: the optimizer restored from the backup.
             self.steps = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
             self.current_rate = None
-            self._set_rate(self.elapsed() / self.seconds)
+            self._set_rate(0.0)
 
     def on_train_end(self, logs=None):
         if self._since is not None:
@@ -91,9 +95,13 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-        share = self.elapsed() / self.seconds
-        self._set_rate(share)
-        if share >= 1.0:
+        elapsed = self.elapsed()
+        if self.first_step_seconds is None:
+            self.first_step_seconds = elapsed
+        # The schedule's share of the budget: the time after the compiling first step.
+        decaying = self.seconds - self.first_step_seconds
+        self._set_rate((elapsed - self.first_step_seconds) / decaying if decaying > 0 else 1.0)
+        if elapsed >= self.seconds:
             self.exhausted = True
             self.model.stop_training = True
 

@@ -46,6 +46,28 @@ print(json.dumps([len(history.epoch), budget.exhausted, budget.elapsed(), Rates.
 """
 
 
+def test_the_decay_starts_after_the_compiling_first_step(monkeypatch):
+    """A 30-s compile in a 1-minute budget must not halve the rate before training starts."""
+    import keras
+
+    clock = [0.0]
+    monkeypatch.setattr("kseq.time_budget.time.perf_counter", lambda: clock[0])
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.0), "mse")
+    budget = TimeBudget(minutes=1, learning_rate=1e-3, alpha=0.0)
+    budget.set_model(model)
+    budget.on_train_begin()
+    rates = []
+    for step_seconds in (30, 15, 15):
+        budget.on_train_batch_begin(0)
+        clock[0] += step_seconds
+        budget.on_train_batch_end(0)
+        rates.append(budget.current_rate)
+    assert rates[0] == pytest.approx(1e-3)  # the decay's clock starts here, not at 0
+    assert rates[1] == pytest.approx(0.5e-3)  # half of the 30 s left
+    assert rates[2] == pytest.approx(0.0, abs=1e-9) and budget.exhausted
+
+
 def test_paused_time_is_not_counted():
     budget = TimeBudget(minutes=1)
     budget.resume()
