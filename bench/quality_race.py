@@ -1,7 +1,7 @@
 """Quality at equal training budget: kseq vs the keras.io KerasNLP recipe.
 
     python bench/quality_race.py [--data ../shared/data/spa-eng] [--minutes 30] [--every 5]
-        [--systems kseq,peer] [--set KEY=VALUE ...] [--out JSON]
+        [--systems kseq,peer] [--preset small] [--dropout 0.1 ...] [--out JSON]
 
 Each system trains for `--minutes` of `fit` time on this machine, one after
 the other (tokenizer learning and the evaluations below are not counted).
@@ -10,7 +10,8 @@ Every `--every` minutes the clock stops and the model translates the first
 it translates every test source. BLEU and chrF by sacrebleu (defaults,
 multi-reference). The peer writes lowercase, so kseq is scored both cased and
 lowercased, the peer lowercased (hypotheses and references). Writes
-`bench/quality_race.json` and `bench/quality_race.png`.
+`bench/quality_race.json` and `bench/quality_race.png`. kseq trains the
+`--preset`, changed by the same override flags as `kseq train`'s.
 """
 
 import argparse
@@ -29,7 +30,7 @@ from kseq.backends import KerasBackend  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score  # noqa: E402
-from kseq.presets import PRESETS  # noqa: E402
+from kseq import presets  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
@@ -128,16 +129,10 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=float, default=5, help="Minutes between probe scores.")
     parser.add_argument("--probe", type=int, default=500, help="Test lines in the probe set.")
-    parser.add_argument("--preset", default="small", choices=sorted(PRESETS))
     parser.add_argument("--systems", default="kseq,peer", help="Which to train: kseq, peer or both.")
-    parser.add_argument("--learning-rate", type=float, help="kseq's peak learning rate (default: the preset's).")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="kseq: average the weights (optimizer EMA) and score both.")
-    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=False,
-                        help="kseq: XLA (each batch shape compiles once, in the budget; slower "
-                             "per step on a 2-core CPU, bench/step_times.py).")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="kseq: override a preset key, e.g. --set dropout=0.0 --set subword_alpha=0.5.")
+    presets.add_arguments(parser)
     parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
@@ -146,16 +141,8 @@ def main(argv=None):
     corpus = load_corpus([args.data])
     probe_set = group_references(corpus.test[: args.probe])
     test_set = group_references(corpus.test)
-    settings = dict(PRESETS[args.preset], time_budget_minutes=args.minutes, joint_vocabulary=True, seed=0,
-                    epochs=10_000, jit_compile=args.jit_compile, ema_momentum=args.ema, data=args.data)
-    if args.learning_rate:
-        settings["learning_rate"] = args.learning_rate
-    for override in args.set:
-        key, _, value = override.partition("=")
-        if key not in PRESETS[args.preset]:
-            parser.error(f"--set {override}: {key!r} is not a preset key ({', '.join(PRESETS[args.preset])})")
-        kind = type(PRESETS[args.preset][key])
-        settings[key] = value.lower() in ("1", "true") if kind is bool else kind(value)
+    settings = dict(presets.from_arguments(args), time_budget_minutes=args.minutes, joint_vocabulary=True,
+                    seed=0, epochs=10_000, ema_momentum=args.ema, data=args.data)
 
     results = {}
     started = time.time()

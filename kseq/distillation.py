@@ -15,10 +15,10 @@ from kseq.batch_translation import translate_batches
 from kseq.data import load_corpus
 
 
-def distill_pairs(teacher, pairs, batch_size=64, verbose=True):
+def distill_pairs(teacher, pairs, batch_size=64, progress=True):
     """The pairs with each target replaced by the teacher's translation of the source."""
     sources = [source for source, _ in pairs]
-    return list(zip(sources, translate_batches(teacher, sources, batch_size, progress=verbose)[0]))
+    return list(zip(sources, translate_batches(teacher, sources, batch_size, progress=progress)[0]))
 
 
 def write_tsv(path, pairs):
