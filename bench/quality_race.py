@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import keras
@@ -30,7 +31,8 @@ from kseq.backends import KerasBackend  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score  # noqa: E402
-from kseq import presets  # noqa: E402
+from kseq.model import dtype_policy  # noqa: E402
+from kseq import device, presets  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
@@ -70,30 +72,34 @@ def scores(backend, sources, references, lowercase_only=False):
     return result
 
 
-def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir=None):
-    """Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
+def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir):
+    """Trains, saves a run directory in `save_dir` and loads it back, as it ships (float32).
+
+    Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
     vocabulary, _ = build_vocabularies(corpus.train, settings)
     lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
     examples = make_examples(corpus.train, vocabulary, vocabulary, *lengths)
     batches, _ = make_batches(examples, examples, settings,
                               resegment=subword_sampling(corpus.train, examples, settings, vocabulary, vocabulary))
     steps_per_epoch = len(batches)
-    model = build_model(settings, vocabulary.size)
-    compile_model(model, settings, steps_per_epoch)
+    with dtype_policy(settings["mixed_precision"] or "float32"):
+        model = build_model(settings, vocabulary.size)
+        compile_model(model, settings, steps_per_epoch)
     backend = KerasBackend(model, vocabulary, vocabulary)
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
     last = (lambda: scores(backend, *test_set)) if settings.get("ema_momentum") else None
     budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), settings["learning_rate"],
                           settings["warmup_steps"], last)
-    print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch", flush=True)
+    print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch, "
+          f"{settings['mixed_precision'] or 'float32'}", flush=True)
     data = batches.as_tf_dataset() if keras.backend.backend() == "tensorflow" else batches
     model.fit(data, epochs=10_000, callbacks=[budget], verbose=0)
-    if save_dir:  # a run directory, for `kseq export` and bench/decoding_speed.py
-        run = RunDirectory.create(save_dir)
-        run.save_vocabularies(vocabulary, vocabulary)
-        run.write_config(settings, model, vocabulary.size)
-        run.save_model(model)
-    return backend, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
+    run = RunDirectory.create(save_dir)  # for `kseq export` and bench/decoding_speed.py
+    run.save_vocabularies(vocabulary, vocabulary)
+    run.write_config(settings, model, vocabulary.size)
+    run.save_model(model)
+    shipped = KerasBackend(run.load_model(), vocabulary, vocabulary)  # float32, whatever trained
+    return shipped, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
 
 
 def train_peer(corpus, minutes, every, probe_set):
@@ -133,7 +139,11 @@ def main(argv=None):
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="kseq: average the weights (optimizer EMA) and score both.")
     presets.add_arguments(parser)
-    parser.add_argument("--save", metavar="RUN_DIR", help="Write kseq's model as a run directory.")
+    parser.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16"), default="auto",
+                        help="kseq's training compute; auto: as `kseq train` chooses for this device. "
+                             "The test split is scored on the saved float32 model either way.")
+    parser.add_argument("--save", metavar="RUN_DIR",
+                        help="Where kseq's run directory is written (default: a temporary one).")
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
 
@@ -143,15 +153,20 @@ def main(argv=None):
     test_set = group_references(corpus.test)
     settings = dict(presets.from_arguments(args), time_budget_minutes=args.minutes, joint_vocabulary=True,
                     seed=0, epochs=10_000, ema_momentum=args.ema, data=args.data)
+    mixed_precision = args.mixed_precision
+    if mixed_precision == "auto":
+        mixed_precision = device.default_mixed_precision(device.accelerator(), keras.backend.backend())
+    settings["mixed_precision"] = None if mixed_precision == "float32" else mixed_precision
 
     results = {}
     started = time.time()
     systems = args.systems.split(",")
     if "kseq" in systems:
-        backend, curve, steps, raw = train_kseq(corpus, settings, args.minutes, args.every,
-                                                probe_set, test_set, args.save)
-        results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps),
-                                            "test": scores(backend, *test_set)}
+        with tempfile.TemporaryDirectory() as scratch:
+            backend, curve, steps, raw = train_kseq(corpus, settings, args.minutes, args.every, probe_set,
+                                                    test_set, args.save or os.path.join(scratch, "run"))
+            results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps),
+                                                "test": scores(backend, *test_set)}
         if raw:
             results[f"kseq ({args.preset})"]["test_without_averaging"] = raw
         print(results, flush=True)

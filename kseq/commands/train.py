@@ -51,7 +51,8 @@ def add_arguments(parser):
         "--mixed-precision", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"), default="auto",
         help="Compute in 16 bits, keep the weights, logits and loss in float32 "
         "(mixed_float16 with loss scaling; mixed_bfloat16 for GPUs, TPUs and recent CPUs). "
-        "auto: mixed_bfloat16 on a GPU or TPU, float32 on a CPU.")
+        "auto: mixed_bfloat16 on a GPU or TPU, and on TensorFlow on a CPU with bfloat16 "
+        "dot products (AVX512-BF16, AMX); float32 elsewhere.")
     parser.add_argument(
         "--compilation-cache", default=device.default_compilation_cache_dir(), metavar="DIR",
         help="JAX keeps compiled train and test steps here, so the next run of the same shapes "
@@ -95,7 +96,7 @@ def settings_from_args(args):
         settings["jit_compile"] = True  # without it JAX runs op by op, many times slower
     mixed_precision = args.mixed_precision
     if mixed_precision == "auto":
-        mixed_precision = device.default_mixed_precision(kind)
+        mixed_precision = device.default_mixed_precision(kind, backend)
     settings.update(
         task=args.task, preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
