@@ -45,7 +45,8 @@ def cpu_computes_bfloat16(cpuinfo="/proc/cpuinfo"):
 
 def default_mixed_precision(kind, backend):
     """bfloat16 compute (same range as float32: no loss scaling) on a GPU or TPU, and on TensorFlow
-    on a CPU with bfloat16 dot products (1.4 times the steps on a Zen 4, BENCHMARKS.md); else float32."""
+    on a CPU with bfloat16 dot products (1.13 times the steps in the 30-minute race on a Zen 4,
+    BENCHMARKS.md); else float32."""
     if kind in ("gpu", "tpu") or (backend == "tensorflow" and cpu_computes_bfloat16()):
         return "mixed_bfloat16"
     return "float32"
