@@ -153,10 +153,8 @@ def main(argv=None):
     test_set = group_references(corpus.test)
     settings = dict(presets.from_arguments(args), time_budget_minutes=args.minutes, joint_vocabulary=True,
                     seed=0, epochs=10_000, ema_momentum=args.ema, data=args.data)
-    mixed_precision = args.mixed_precision
-    if mixed_precision == "auto":
-        mixed_precision = device.default_mixed_precision(device.accelerator(), keras.backend.backend())
-    settings["mixed_precision"] = None if mixed_precision == "float32" else mixed_precision
+    settings["mixed_precision"] = device.mixed_precision_setting(args.mixed_precision, device.accelerator(),
+                                                                 keras.backend.backend())
 
     results = {}
     started = time.time()

@@ -52,6 +52,12 @@ def default_mixed_precision(kind, backend):
     return "float32"
 
 
+def mixed_precision_setting(choice, kind, backend):
+    """The `mixed_precision` setting for a `--mixed-precision` choice: "auto" resolved, float32 as None."""
+    policy = default_mixed_precision(kind, backend) if choice == "auto" else choice
+    return None if policy == "float32" else policy
+
+
 def default_tokens_per_batch(preset_value, kind):
     """The preset's batch, raised to `ACCELERATOR_TOKENS_PER_BATCH` on a GPU or TPU."""
     return max(preset_value, ACCELERATOR_TOKENS_PER_BATCH) if kind in ("gpu", "tpu") else preset_value

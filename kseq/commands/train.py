@@ -94,15 +94,12 @@ def settings_from_args(args):
         settings["tokens_per_batch"] = device.default_tokens_per_batch(settings["tokens_per_batch"], kind)
     if args.jit_compile is None and backend == "jax":
         settings["jit_compile"] = True  # without it JAX runs op by op, many times slower
-    mixed_precision = args.mixed_precision
-    if mixed_precision == "auto":
-        mixed_precision = device.default_mixed_precision(kind, backend)
     settings.update(
         task=args.task, preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
         distribute=args.distribute, backend=backend, device=kind,
-        mixed_precision=None if mixed_precision == "float32" else mixed_precision,
+        mixed_precision=device.mixed_precision_setting(args.mixed_precision, kind, backend),
     )
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
