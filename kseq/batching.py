@@ -117,11 +117,16 @@ class LengthBatches(keras.utils.PyDataset):
             segmented anew (subword regularization), or None. Called every
             epoch; a pair whose new segmentation outgrows its bucket keeps
             the first one that epoch, so shapes and batch counts never change.
+        max_source_length, max_target_length: ints or None. The model's
+            limits: a bucket's length is its longest side's, so the other
+            side is padded to it only up to its own limit.
     """
 
     def __init__(self, source, target, tokens_per_batch, bucket_lengths=None, row_multiple=1, row_tile=8,
-                 shuffle=False, seed=0, resegment=None, **kwargs):
+                 shuffle=False, seed=0, resegment=None, max_source_length=None, max_target_length=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.max_source_length, self.max_target_length = max_source_length, max_target_length
         lengths = pair_lengths(source, target)
         self.bucket_lengths = list(bucket_lengths or choose_bucket_lengths(lengths))
         if lengths.max() > self.bucket_lengths[-1]:
@@ -165,8 +170,8 @@ class LengthBatches(keras.utils.PyDataset):
         members, bucket = self.batches[index]
         rows, length = self.rows[bucket], self.bucket_lengths[bucket]
         # Decoder inputs gain the start id: targets take one position less.
-        source = _fit(self.source[members], rows, length)
-        target = _fit(self.target[members], rows, length - 1)
+        source = _fit(self.source[members], rows, min(length, self.max_source_length or length))
+        target = _fit(self.target[members], rows, min(length, self.max_target_length or length) - 1)
         return model_inputs(source, target)
 
     def on_epoch_end(self):

@@ -13,6 +13,7 @@ import os
 from kseq.backends import load
 from kseq.batch_translation import translate_batches
 from kseq.data import load_corpus
+from kseq.run_directory import RunDirectory
 
 
 def distill_pairs(teacher, pairs, batch_size=64, progress=True):
@@ -29,12 +30,20 @@ def write_tsv(path, pairs):
 
 
 def distill_corpus(teacher_dir, data, student, beam_width=4, with_references=False, batch_size=64,
-                   skip_bad_lines=False):
+                   skip_bad_lines=False, max_length=None):
     """Writes the student's `RunDirectory` distilled/{train,valid,test}.tsv: the teacher's
     training targets (plus the original pairs with `with_references`), the real valid and
-    test pairs. Returns the directory."""
+    test pairs. Returns the directory.
+
+    `max_length` caps the tokens the teacher writes: the student's
+    `max_target_length`, past which its training would cut the targets anyway.
+    A beam runs until every hypothesis of the batch has ended, so the cap also
+    bounds the slowest batch.
+    """
     corpus = load_corpus(data, skip_bad_lines=skip_bad_lines)
-    teacher = load(teacher_dir, "keras", beam_width=beam_width)
+    teacher_max_length = RunDirectory(teacher_dir).settings["max_target_length"]
+    teacher = load(teacher_dir, "keras", beam_width=beam_width,
+                   max_length=min(max_length or teacher_max_length, teacher_max_length))
     print(f"Distilling: the teacher ({teacher_dir}, beam {beam_width}) translates "
           f"{len(corpus.train)} training sources...", flush=True)
     train = distill_pairs(teacher, corpus.train, batch_size)  # a long job: progress even into a log

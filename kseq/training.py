@@ -74,7 +74,8 @@ def make_batches(train_examples, valid_examples, settings, row_multiple=1, reseg
     buckets = (choose_bucket_lengths(lengths) if compiled else
                choose_bucket_lengths(lengths, UNCOMPILED_BUCKETS, UNCOMPILED_LENGTH_MULTIPLE))
     options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
-                   row_tile=8 if compiled else 1, bucket_lengths=buckets)
+                   row_tile=8 if compiled else 1, bucket_lengths=buckets,
+                   max_source_length=settings["max_source_length"], max_target_length=settings["max_target_length"])
     return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
                           seed=settings["seed"], resegment=resegment, **options),
             LengthBatches(valid_examples.source, valid_examples.target, **options))

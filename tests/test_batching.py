@@ -126,3 +126,17 @@ def test_resegmenting_keeps_the_shapes_and_falls_back_where_a_pair_outgrows_its_
     batches.on_epoch_end()
     assert batches.shapes == shapes and len(batches) == count
     assert {batches[i][0]["encoder_inputs"].shape for i in range(count)} == set(shapes)
+
+
+
+def test_no_side_is_padded_past_its_models_limit():
+    long_source, long_target = random_pairs(40, longest=30)
+    short_source = np.pad(np.full((40, 5), 9, np.int32), ((0, 0), (0, 1)), constant_values=END_ID)
+    short_target = np.full((40, 5), 9, np.int32)
+    # A bucket is as long as its longest side; the other side stops at its own limit.
+    for source, target, limits in ((long_source, short_target, (30, 6)), (short_source, long_target, (6, 30))):
+        batches = LengthBatches(source, target, 512, max_source_length=limits[0], max_target_length=limits[1])
+        assert batches.bucket_lengths[-1] > 6
+        for inputs, labels, _ in (batches[i] for i in range(len(batches))):
+            assert inputs["encoder_inputs"].shape[1] <= limits[0]
+            assert inputs["decoder_inputs"].shape == labels.shape and labels.shape[1] <= limits[1]

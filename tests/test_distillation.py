@@ -22,10 +22,13 @@ def test_the_student_learns_the_teachers_beam_translations(tiny_run, pairs_file,
     teacher, _ = tiny_run
     out = tmp_path / "student"
     main(["distill", "--teacher", str(teacher), "--beam-width", "2", "--data", str(pairs_file), "--preset", "tiny",
-          "--epochs", "1", "--out", str(out), "--no-export"])
+          "--max-target-length", "6", "--epochs", "1", "--out", str(out), "--no-export"])
     distilled = read_tsv(out / "distilled" / "train.tsv")
     sources = [source for source, _ in distilled]
-    translations, _ = load(str(teacher), "keras", beam_width=2).translate(sources)
+    # The teacher writes no more than the student can learn: its max_target_length.
+    translations, ids = load(str(teacher), "keras", beam_width=2, max_length=6).translate(sources)
+    _, uncapped_ids = load(str(teacher), "keras", beam_width=2).translate(sources)
+    assert ids.shape[1] == 6 and (uncapped_ids[:, 6:] != 0).any()
     # The TSV holds each translation on one line, white space folded.
     assert [target for _, target in distilled] == [" ".join(t.split()) for t in translations]
     # The real references stay for validation and test: the student is scored against them.

@@ -37,9 +37,10 @@ def run(args):
     train.check_arguments(args)
     RunDirectory(args.teacher).config  # fails early, naming the file, if it is not a run
     student = RunDirectory.create(args.out)
-    data = distill_corpus(args.teacher, args.data, student, args.beam_width, args.with_references,
-                          batch_size=args.eval_batch_size, skip_bad_lines=args.skip_bad_lines)
     settings = train.settings_from_args(args)
+    data = distill_corpus(args.teacher, args.data, student, args.beam_width, args.with_references,
+                          batch_size=args.eval_batch_size, skip_bad_lines=args.skip_bad_lines,
+                          max_length=settings["max_target_length"])
     settings.update(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
                     with_references=args.with_references)
     train_student(settings, student)
