@@ -31,7 +31,6 @@ from kseq.backends import KerasBackend  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, make_examples  # noqa: E402
 from kseq.evaluation import group_references, score  # noqa: E402
-from kseq.model import dtype_policy  # noqa: E402
 from kseq import device, presets  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
@@ -82,9 +81,8 @@ def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir):
     batches, _ = make_batches(examples, examples, settings,
                               resegment=subword_sampling(corpus.train, examples, settings, vocabulary, vocabulary))
     steps_per_epoch = len(batches)
-    with dtype_policy(settings["mixed_precision"] or "float32"):
-        model = build_model(settings, vocabulary.size)
-        compile_model(model, settings, steps_per_epoch)
+    model = build_model(settings, vocabulary.size)
+    compile_model(model, settings, steps_per_epoch)
     backend = KerasBackend(model, vocabulary, vocabulary)
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
     last = (lambda: scores(backend, *test_set)) if settings.get("ema_momentum") else None

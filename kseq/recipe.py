@@ -6,18 +6,20 @@ Imports no TensorFlow: `train.py` builds and compiles the same model on every Ke
 import keras
 
 from kseq.loss import SmoothedSparseCrossentropy
-from kseq.model import Seq2SeqTransformer
+from kseq.model import Seq2SeqTransformer, dtype_policy
 from kseq.presets import MODEL_KEYS
 
 
 def build_model(settings, vocabulary_size, source_vocabulary_size=None):
-    """The model the settings describe; a source vocabulary size means separate vocabularies."""
-    return Seq2SeqTransformer(
-        vocabulary_size=vocabulary_size,
-        source_vocabulary_size=source_vocabulary_size,
-        tie_embeddings=True,
-        **{key: settings[key] for key in MODEL_KEYS if key in settings},
-    )
+    """The model the settings describe, computing in `settings["mixed_precision"]` (None:
+    float32); a source vocabulary size means separate vocabularies."""
+    with dtype_policy(settings.get("mixed_precision") or "float32"):
+        return Seq2SeqTransformer(
+            vocabulary_size=vocabulary_size,
+            source_vocabulary_size=source_vocabulary_size,
+            tie_embeddings=True,
+            **{key: settings[key] for key in MODEL_KEYS if key in settings},
+        )
 
 
 def compile_model(model, settings, steps_per_epoch):

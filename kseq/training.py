@@ -31,7 +31,6 @@ from kseq.checkpoint import resume_from_backup
 from kseq.data import load_corpus, make_examples
 from kseq.errors import TrainingError
 from kseq.evaluation import evaluate
-from kseq.model import dtype_policy
 from kseq.plots import plot_training_curves
 from kseq.recipe import build_model, compile_model
 from kseq.time_budget import TimeBudget
@@ -169,7 +168,7 @@ def train(settings, run, resume=False, callbacks=()):
             train_data, valid_data = map(distribution.shard_batches, (train_data, valid_data))
 
     # Model, optimizer and metrics under the strategy: one replica per device.
-    with strategy.scope(), dtype_policy(settings.get("mixed_precision") or "float32"):
+    with strategy.scope():
         model = build_model(settings, target_vocabulary.size,
                             None if settings["joint_vocabulary"] else source_vocabulary.size)
         compile_model(model, settings, steps_per_epoch)
