@@ -4,7 +4,7 @@ RUN_DIR/
   config.json          all settings (model, tokenizer, data, training), with its format version
   tokenizer.model      SentencePiece model (joint vocabulary), or
   source.model, target.model   with separate vocabularies
-  model.keras          the model with the best validation loss
+  model.keras          the model with the best validation loss (weights, no optimizer state)
   metrics.json         test scores (BLEU, chrF, exact match)
   history.csv, logs/   training history and TensorBoard logs
   curves.png           loss and accuracy per epoch, train vs validation
@@ -215,8 +215,20 @@ class RunDirectory:
         return protos
 
     def save_model(self, model):
-        """Writes model.keras (training does it through Keras' `ModelCheckpoint` at `model_path`)."""
-        model.save(self.model_path)
+        """Writes model.keras: the architecture and the weights, not the optimizer's state.
+
+        Keras' `model.save()` keeps a compiled model's optimizer slots, two thirds of the
+        file with Adam, that no reader needs (`--resume` restores them from backup/), so
+        an uncompiled copy is saved. Written beside the file and renamed over it: a
+        kill during the write leaves the previous model.
+        """
+        bare = type(model).from_config(model.get_config())
+        if not bare.built:
+            bare.build_from_config(model.get_build_config())
+        bare.set_weights(model.get_weights())
+        partial = self.file("model.partial.keras")
+        bare.save(partial)
+        os.replace(partial, self.model_path)
 
     def load_model(self):
         """Loads model.keras in Keras' safe mode (no arbitrary code)."""

@@ -84,10 +84,26 @@ class TrainingFinished(keras.callbacks.Callback):
         self.run.mark_trained()
 
 
-class BestModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' `ModelCheckpoint` of the lowest `val_loss`; saving once an epoch, it needs no step's logs."""
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the run's model.keras after each epoch with the lowest `val_loss` so far.
 
-    async_safe = True
+    Keras' `ModelCheckpoint` saves the optimizer's slots too; `RunDirectory.save_model`
+    keeps the weights only. `best_loss` is a resumed run's best so far; a NaN epoch is
+    never lower, so it cannot overwrite a good model.
+    """
+
+    async_safe = True  # saves once an epoch: needs no step's logs
+
+    def __init__(self, run, best_loss=math.inf):
+        super().__init__()
+        self.run = run
+        self.best_loss = best_loss
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("val_loss")
+        if loss is not None and float(loss) < self.best_loss:
+            self.best_loss = float(loss)
+            self.run.save_model(self.model)
 
 
 def training_callbacks(run, throughput, resume=False, best_loss=math.inf, budget=None, extra=(),
@@ -106,12 +122,7 @@ def training_callbacks(run, throughput, resume=False, best_loss=math.inf, budget
         # TensorBoard's writer is TensorFlow's: the curves go to history.csv elsewhere.
         *([keras.callbacks.TensorBoard(run.logs_dir)]
           if keras.backend.backend() == "tensorflow" else []),
-        BestModelCheckpoint(
-            run.model_path, monitor="val_loss", save_best_only=True,
-            # Keras saves the first epoch whatever its loss; a threshold keeps
-            # a NaN epoch from overwriting a good model.
-            initial_value_threshold=best_loss,
-        ),
+        BestModelCheckpoint(run, best_loss),
         *extra,
         TrainingFinished(run),
         # Last, so an epoch is only marked done once the others have logged it.

@@ -69,3 +69,23 @@ def test_resume_needs_an_unfinished_run(tmp_path, tiny_run):
         RunDirectory.create(str(tmp_path), resume=True)
     with pytest.raises(RunDirectoryError, match="has finished"):
         RunDirectory.create(str(tiny_run[0]), resume=True)
+
+
+def test_the_saved_model_has_the_weights_and_no_optimizer_state(tmp_path):
+    import zipfile
+
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64)])
+    model.compile("adam", "mse")
+    model.fit(np.ones((8, 64)), np.ones((8, 64)), verbose=0)  # Adam's two slots per weight exist now
+    model.save(tmp_path / "with_optimizer.keras")
+    run = RunDirectory(tmp_path)
+    run.save_model(model)
+
+    np.testing.assert_array_equal(keras.saving.load_model(run.model_path).get_weights()[0], model.get_weights()[0])
+    assert os.path.getsize(run.model_path) < 0.5 * os.path.getsize(tmp_path / "with_optimizer.keras")
+    with zipfile.ZipFile(tmp_path / "with_optimizer.keras") as full, zipfile.ZipFile(run.model_path) as bare:
+        assert sorted(full.namelist()) == sorted(bare.namelist())  # the same format, a smaller file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "with_optimizer.keras"]

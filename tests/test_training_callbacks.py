@@ -1,9 +1,11 @@
+import os
+
 import keras
 import numpy as np
 
 from kseq.run_directory import RunDirectory
 from kseq.time_budget import TimeBudget
-from kseq.training_callbacks import StopOnNaN, Throughput, training_callbacks
+from kseq.training_callbacks import BestModelCheckpoint, StopOnNaN, Throughput, training_callbacks
 
 PER_STEP_HOOKS = ("on_batch_end", "on_train_batch_end")
 
@@ -59,3 +61,21 @@ def test_with_weight_averaging_the_checkpoint_holds_the_average(tmp_path):
     np.testing.assert_allclose(saved, average)  # the last (best) epoch's checkpoint is the average
     saved, average = checkpoint_and_final_weights(averaged=False)
     assert not np.allclose(saved, average)  # without the swap, it would hold the raw weights
+
+
+def test_the_checkpoint_keeps_the_lowest_validation_loss_and_never_a_nan_one(tmp_path):
+    run = RunDirectory(tmp_path)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    checkpoint = BestModelCheckpoint(run, best_loss=2.0)  # a resumed run's best so far
+    checkpoint.set_model(model)
+
+    def epoch(val_loss, kernel):
+        model.layers[0].kernel.assign(np.full((3, 1), kernel))
+        checkpoint.on_epoch_end(0, {"loss": 1.0, "val_loss": val_loss})
+        return keras.saving.load_model(run.model_path).get_weights()[0][0, 0] if os.path.exists(run.model_path) else None
+
+    assert epoch(3.0, 1.0) is None  # not better than the resumed run's best
+    assert epoch(1.5, 2.0) == 2.0
+    assert epoch(float("nan"), 3.0) == 2.0
+    assert epoch(1.6, 4.0) == 2.0
+    assert epoch(1.0, 5.0) == 5.0
