@@ -38,6 +38,15 @@ def spa_eng():
 
 
 @pytest.fixture(scope="session")
+def spa_eng_vocabulary(spa_eng):
+    """An 8,000-piece SentencePiece model (bytes) learned once on spa-eng's training split."""
+    from kseq.data import read_tsv
+    from kseq.vocabulary import learn_vocabulary
+
+    return learn_vocabulary(text for pair in read_tsv(spa_eng / "train.tsv") for text in pair)
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory):
     """9,000 pairs of the built-in corpus in a TSV file: a tiny model trains an epoch on them in seconds."""
     from kseq.builtin_corpus import builtin_pairs

@@ -30,13 +30,13 @@ def test_bad_arguments_and_files_are_explained(tmp_path):
         Vocabulary(not_a_model)
 
 
-def test_same_ids_and_text_as_the_tokenizer_layer_on_the_spa_eng_test_split(spa_eng):
+def test_same_ids_and_text_as_the_tokenizer_layer_on_the_spa_eng_test_split(spa_eng, spa_eng_vocabulary):
     """Training tokenizes with `sentencepiece`; the exports with tensorflow-text: they must agree."""
     from kseq.data import load_corpus
     from kseq.tokenizer import Tokenizer
 
     corpus = load_corpus(str(spa_eng))
-    vocabulary = Vocabulary(learn_vocabulary((text for pair in corpus.train for text in pair), 8000))
+    vocabulary = Vocabulary(spa_eng_vocabulary)
     layer = Tokenizer(proto=vocabulary.proto)
     texts = [text for pair in corpus.test for text in pair] + ["", "   ", "😀 It is one o'clock. 🚆", "Ten ∑ books ß"]
     ids = vocabulary.encode(texts)
