@@ -8,6 +8,10 @@ import os
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's CPU tensors come from malloc unless this asks for its BFC pool, which keeps freed
+# memory for the next step instead of handing large buffers back to the kernel and faulting them
+# in again (`bench/cpu_allocator.py`). Read at TensorFlow's first allocation; "false" opts out.
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 __version__ = "0.1.0"
 
