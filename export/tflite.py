@@ -1,6 +1,8 @@
 """TFLite (LiteRT) models with the greedy loop inside: a text model and an ids model
 (and, opt-in, an ids model with the beam search inside)."""
 
+import gc
+
 import tensorflow as tf
 
 from kseq.console import stderr_shown_on_failure
@@ -59,11 +61,11 @@ def freeze(concrete_function):
     ).get_concrete_function()
 
 
-def convert(concrete_function, quantization="float32", custom_ops=False):
-    """Converts with TFLite builtin ops only (plus TF Text custom ops if allowed).
+def convert(frozen_function, quantization="float32", custom_ops=False):
+    """Converts a `freeze`d function with TFLite builtin ops only (plus TF Text custom ops if allowed).
 
-    Converted from a concrete function, so the weights become constants: a
-    WHILE body reading resource variables fails at run time (DESIGN.md).
+    Frozen, so the weights are constants: a WHILE body reading resource
+    variables fails at run time (DESIGN.md).
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}")
@@ -71,7 +73,7 @@ def convert(concrete_function, quantization="float32", custom_ops=False):
     # back before converting. The frozen function needs nothing of the
     # translator's variables: an empty module gives the same bytes in a third
     # of the time; None would drop the `serving_default` signature LiteRT reads.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([freeze(concrete_function)], tf.Module())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     converter.allow_custom_ops = custom_ops
     if quantization != "float32":
@@ -94,8 +96,15 @@ def convert(concrete_function, quantization="float32", custom_ops=False):
 
 def convert_all(translator, quantizations=("float32",), beam=False):
     """Returns {file name: flatbuffer bytes} for the text and ids models (and the beam ids model)."""
-    functions = {"text": (text_function(translator), True), "ids": (ids_function(translator), False)}
+    kinds = [("text", text_function, True), ("ids", ids_function, False)]
     if beam:
-        functions["ids_beam"] = (beam_ids_function(translator), False)
-    return {tflite_file_name(kind, quantization): convert(function, quantization, custom_ops)
-            for quantization in quantizations for kind, (function, custom_ops) in functions.items()}
+        kinds.append(("ids_beam", beam_ids_function, False))
+    models = {}
+    for kind, function, custom_ops in kinds:
+        frozen = freeze(function(translator))  # once: it traces the whole decode loop
+        for quantization in quantizations:
+            models[tflite_file_name(kind, quantization)] = convert(frozen, quantization, custom_ops)
+            # Each converter reloads its SavedModel copy into reference cycles: collected
+            # now, not at Python's next automatic pass, six conversions peak like one.
+            gc.collect()
+    return models

@@ -66,7 +66,7 @@ def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
     from ai_edge_litert.interpreter import Interpreter
 
     from export.operators import list_operators
-    from export.tflite import beam_ids_function, convert
+    from export.tflite import beam_ids_function, convert, freeze
     from kseq.decoding import beam_decode
     from kseq.model import Seq2SeqTransformer
 
@@ -75,7 +75,7 @@ def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
                                num_heads=2, intermediate_dim=64, dropout=0.0, max_source_length=12,
                                max_target_length=10)
     translator = types.SimpleNamespace(model=model, beam_width=4, length_penalty=0.6, max_length=10)
-    content = convert(beam_ids_function(translator))
+    content = convert(freeze(beam_ids_function(translator)))
     operators = list_operators(content)
     assert operators["custom"] == [] and "WHILE" in operators["builtin"] and "TOPK_V2" in operators["builtin"]
     run = Interpreter(model_content=content, num_threads=2).get_signature_runner()
