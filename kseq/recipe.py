@@ -54,3 +54,7 @@ def compile_model(model, settings, steps_per_epoch):
         # (`kseq.batching` keeps them few); JAX without it runs op by op.
         jit_compile=settings.get("jit_compile", False),
     )
+    # Without a distribution strategy Keras builds the optimizer inside the first traced
+    # train step, and tf.function then traces the step again without variable creation:
+    # building it here saves that second trace (10 s of a tiny model's first epoch).
+    model.optimizer.build(model.trainable_variables)
