@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 from conftest import tiny_settings
 
 from kseq.recipe import build_model, compile_model
@@ -22,3 +23,17 @@ def test_the_schedule_follows_the_epochs_or_the_budget_and_averaging_is_opt_in()
     compile_model(model, tiny_settings(time_budget_minutes=5, ema_momentum=0.999), 50)
     assert float(model.optimizer.learning_rate) == 0.0
     assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.999
+
+
+def test_the_train_step_is_traced_once():
+    """The optimizer is built at compile time: tf.function need not trace the step a second time."""
+    model = build_model(tiny_settings(), 300)
+    compile_model(model, tiny_settings(), steps_per_epoch=10)
+    assert model.optimizer.built
+    traces = []
+    train_step = model.train_step
+    model.train_step = lambda data: traces.append(data) or train_step(data)  # runs only while tracing
+    ids = np.ones((2, 5), "int32")
+    model.train_on_batch({"encoder_inputs": ids, "decoder_inputs": ids}, ids)
+    model.train_on_batch({"encoder_inputs": ids, "decoder_inputs": ids}, ids)
+    assert len(traces) == 1
