@@ -27,7 +27,7 @@ from kseq.special_ids import PAD_ID
 
 
 def measure(run_dir, sources, references, beam_width, batch_size):
-    backend = load(run_dir, "keras", beam_width=beam_width)
+    backend = load(run_dir, "keras", beam_width=beam_width, batch_size=batch_size)
     backend.translate(sources[:batch_size])  # compiles the decoder for the first shapes
     started = time.perf_counter()
     hypotheses, ids = translate_batches(backend, sources, batch_size)

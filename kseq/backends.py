@@ -19,9 +19,10 @@ class KerasBackend:
     """A `Seq2SeqTransformer`, decoding with `keras.ops` on the current Keras backend.
 
     Tokenizes with the `sentencepiece` package and needs no TensorFlow. Batches
-    are padded to a few shapes (rows to a power of two, sources to a quarter,
-    half, three quarters or all of `max_source_length`), so a compiling
-    backend compiles the decoder a few times.
+    are padded to a few shapes, so that a compiling backend compiles the
+    decoder at most twice per row count: sources to half or all of
+    `max_source_length`, rows to `batch_size` (or, without it, to a power of
+    two).
 
     Args:
         model: a `Seq2SeqTransformer` (trained in memory, or `RunDirectory.load_model()`).
@@ -29,23 +30,27 @@ class KerasBackend:
         max_length: most output tokens (default: the model's `max_target_length`).
         use_cache: decode with the key/value cache (False: the naive loop, for benchmarks).
         beam_width: 1 for greedy decoding, more for beam search.
+        batch_size: rows every call is padded to (a multiple of it for more):
+            `translate_batches`' batch size gives one row count. None pads
+            to a power of two, for calls of any size (serving).
     """
 
     def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True,
-                 beam_width=1):
+                 beam_width=1, batch_size=None):
         from kseq.decoding import make_decoder
 
         self.model = model
         self.source_vocabulary, self.target_vocabulary = source_vocabulary, target_vocabulary
         self.max_source_length = model.max_source_length
-        self.source_widths = sorted({max(1, self.max_source_length * k // 4) for k in range(1, 5)})
+        self.source_widths = sorted({max(1, self.max_source_length // 2), self.max_source_length})
+        self.batch_size = batch_size
         self.decode = make_decoder(model, max_length, use_cache, beam_width)
 
     @classmethod
-    def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1):
+    def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1, batch_size=None):
         run = RunDirectory(run_dir)
         return cls(run.load_model(), *run.vocabularies(), max_length=max_length, use_cache=use_cache,
-                   beam_width=beam_width)
+                   beam_width=beam_width, batch_size=batch_size)
 
     def translate(self, texts):
         from kseq.data import pad_rows
@@ -55,13 +60,14 @@ class KerasBackend:
             return [], np.zeros((0, self.model.max_target_length), np.int32)
         rows = [ids[: self.max_source_length - 1] + [END_ID] for ids in self.source_vocabulary.encode(texts)]
         width = next(w for w in self.source_widths if w >= max(map(len, rows)))
-        source_ids = pad_rows(rows + [[END_ID]] * (_power_of_two(len(rows)) - len(rows)), width)
+        source_ids = pad_rows(rows + [[END_ID]] * (self._padded_rows(len(rows)) - len(rows)), width)
         ids = self.decode(source_ids)[: len(rows)]
         return self.target_vocabulary.decode(ids), ids
 
-
-def _power_of_two(count):
-    return 1 << max(0, count - 1).bit_length()
+    def _padded_rows(self, count):
+        if self.batch_size:
+            return -(-count // self.batch_size) * self.batch_size
+        return 1 << max(0, count - 1).bit_length()  # a power of two
 
 
 class SavedModelBackend:
@@ -98,7 +104,8 @@ class SavedModelBackend:
         return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
 
 
-def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2, beam_width=1):
+def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2, beam_width=1,
+         batch_size=None):
     """Returns a translator for RUN_DIR on one backend.
 
     Args:
@@ -112,6 +119,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         num_threads: CPU threads for LiteRT.
         beam_width: 1 for greedy decoding; more for beam search (keras, and
             saved_model at the width it was exported with; TFLite is greedy).
+        batch_size: keras: the rows every call is padded to (`KerasBackend`).
     """
     if backend not in BACKENDS:
         raise UsageError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
@@ -129,7 +137,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         raise UsageError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
                          "or saved_model backend.")
     if backend == "keras":
-        return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width)
+        return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width, batch_size=batch_size)
     if backend == "saved_model":
         return SavedModelBackend(run_dir, beam_width)
     from kseq.litert import IdsModelTranslator, TextModelTranslator

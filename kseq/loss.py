@@ -30,11 +30,13 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         self.label_smoothing = label_smoothing
 
     def call(self, y_true, y_pred):
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
+        # With log p = z - logsumexp(z), the loss is logsumexp(z) - (1 - s) z[label] - s mean(z):
+        # three reductions over the logits, no (tokens, vocabulary) log-probabilities written out.
+        logits = ops.cast(y_pred, "float32")
         labels = ops.expand_dims(ops.cast(y_true, "int32"), axis=-1)
-        nll = -ops.squeeze(ops.take_along_axis(log_probs, labels, axis=-1), axis=-1)
-        smooth = -ops.mean(log_probs, axis=-1)
-        return (1 - self.label_smoothing) * nll + self.label_smoothing * smooth
+        label_logits = ops.squeeze(ops.take_along_axis(logits, labels, axis=-1), axis=-1)
+        return (ops.logsumexp(logits, axis=-1) - (1 - self.label_smoothing) * label_logits
+                - self.label_smoothing * ops.mean(logits, axis=-1))
 
     def get_config(self):
         return {**super().get_config(), "label_smoothing": self.label_smoothing}

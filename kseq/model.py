@@ -117,7 +117,7 @@ class Seq2SeqTransformer(keras.Model):
             **kwargs,
         )
         for layer in self.encoder_layers + self.decoder_layers:
-            _set_dropout_rates(layer, dropout, attention_dropout)
+            _configure_attention(layer, dropout, attention_dropout)
 
         # === Config ===
         self.vocabulary_size = vocabulary_size
@@ -257,8 +257,9 @@ ATTENTION_LAYERS = ("_self_attention_layer", "_cross_attention_layer")
 RESIDUAL_DROPOUTS = ("_self_attention_dropout", "_cross_attention_dropout", "_feedforward_dropout")
 
 
-def _set_dropout_rates(layer, dropout, attention_dropout):
-    """Gives a keras-nlp Transformer layer's attention weights their own dropout rate.
+def _configure_attention(layer, dropout, attention_dropout):
+    """Gives a keras-nlp Transformer layer's attention weights their own dropout rate, and
+    asks for cuDNN's flash attention only where `keras.config.enable_flash_attention()` did.
 
     keras-nlp hands a layer's one `dropout` to its `MultiHeadAttention`s as
     well as to its residual dropouts, and Keras 3.15 takes the fused
@@ -266,6 +267,12 @@ def _set_dropout_rates(layer, dropout, attention_dropout):
     public argument separates the two, so the built layers' rates are set
     here (Keras reads them at call time; a `Dropout` built at rate 0 has no
     seed, hence the layer is built at the larger of the two rates).
+
+    Left to decide (`flash_attention=None`), Keras' JAX backend tries cuDNN
+    on a GPU first; cuDNN refuses the padding mask (a bias of one query
+    position), and Keras logs the traceback at every trace before it runs
+    XLA's attention. So the attempt is skipped unless flash attention was
+    asked for: the same XLA attention, without the noise.
     `tests/test_model.py` pins this against the installed versions.
     """
     for name in ATTENTION_LAYERS:
@@ -273,6 +280,7 @@ def _set_dropout_rates(layer, dropout, attention_dropout):
         if attention is not None:
             attention._dropout = attention_dropout
             attention._dropout_layer.rate = attention_dropout
+            attention._flash_attention = bool(keras.config.is_flash_attention_enabled())
     for name in RESIDUAL_DROPOUTS:
         residual = getattr(layer, name, None)
         if residual is not None:

@@ -209,7 +209,8 @@ def train(settings, run, resume=False, callbacks=()):
 
     # Evaluation of the best checkpoint.
     print(f"Evaluating on {len(corpus.test)} test pairs...")
-    translator = KerasBackend(run.load_model(), source_vocabulary, target_vocabulary)
+    translator = KerasBackend(run.load_model(), source_vocabulary, target_vocabulary,
+                              batch_size=settings["eval_batch_size"])
     scores, samples = evaluate(translator, corpus.test, settings["eval_batch_size"], verbose=sys.stdout.isatty())
     metrics = {
         "keras": scores,

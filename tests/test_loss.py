@@ -32,3 +32,15 @@ def test_config_round_trip_and_bad_smoothing():
     assert SmoothedSparseCrossentropy.from_config(loss.get_config()).label_smoothing == 0.2
     with pytest.raises(ValueError, match="label_smoothing"):
         SmoothedSparseCrossentropy(1.0)
+
+
+def test_large_logits_stay_finite_and_exact():
+    rng = np.random.default_rng(2)
+    logits = (300 * rng.normal(size=(2, 3, 9))).astype("float32")  # exp() alone would overflow
+    labels = rng.integers(0, 9, size=(2, 3))
+    expected = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)(
+        keras.ops.one_hot(labels, 9), logits
+    )
+    ours = SmoothedSparseCrossentropy(0.1, reduction="sum_over_batch_size")(labels, logits)
+    assert np.isfinite(float(ours))
+    np.testing.assert_allclose(float(ours), float(expected), rtol=1e-5)

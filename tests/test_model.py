@@ -91,9 +91,10 @@ def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
 
 
 def test_attention_dropout_is_apart_from_residual_dropout(monkeypatch):
-    """keras-nlp hands `dropout` to its attention layers; Keras fuses attention only at rate 0.
+    """keras-nlp hands `dropout` to its attention layers; Keras fuses attention only at rate 0,
+    and tries cuDNN (which refuses the padding mask) only where flash attention was asked for.
 
-    Pins the private attributes `kseq.model._set_attention_dropout` sets on the installed
+    Pins the private attributes `kseq.model._configure_attention` sets on the installed
     keras-nlp and Keras.
     """
     model = Seq2SeqTransformer(**{**CONFIG, "dropout": 0.1})
@@ -106,9 +107,9 @@ def test_attention_dropout_is_apart_from_residual_dropout(monkeypatch):
     fused = []
     original = keras_internal_ops.dot_product_attention
     monkeypatch.setattr(keras_internal_ops, "dot_product_attention",
-                        lambda *a, **k: fused.append(1) or original(*a, **k))
+                        lambda *a, **k: fused.append(k.get("flash_attention")) or original(*a, **k))
     model(batch(), training=True)
-    assert len(fused) == len(attentions)  # every attention took the fused path
+    assert fused == [False] * len(attentions)  # every attention took the fused path, without cuDNN's try
     with_dropout = Seq2SeqTransformer(**{**CONFIG, "attention_dropout": 0.2})  # residual dropout 0
     assert all(getattr(layer, "_self_attention_layer").dropout == 0.2 for layer in with_dropout.encoder_layers)
     assert with_dropout.decoder_layers[0]._feedforward_dropout.rate == 0.0

@@ -37,8 +37,8 @@ def run(args):
     for backend, variant in targets:
         print(f"{backend} {variant}:", file=sys.stderr)
         beam_width = args.beam_width if backend in ("keras", "saved_model") else 1
-        scores, _ = evaluate(load(run_dir.path, backend, variant, beam_width=beam_width), pairs, args.batch_size,
-                             verbose=True)
+        translator = load(run_dir.path, backend, variant, beam_width=beam_width, batch_size=args.batch_size)
+        scores, _ = evaluate(translator, pairs, args.batch_size, verbose=True)
         rows.append({"backend": backend, "variant": variant, "beam_width": beam_width, **scores})
     print(f"\n{'backend':<12} {'variant':<8} {'beam':>4} {'BLEU':>6} {'chrF':>6} {'exact %':>8} {'sent/s':>8}")
     for row in rows:
