@@ -1,7 +1,7 @@
 """Training speed on an accelerator: tokens/s, model FLOPs utilization, compile seconds, BLEU against time.
 
     KERAS_BACKEND=jax python bench/gpu_training.py --data ../shared/data/spa-eng --preset base \
-        [--epochs 20] [--probe 500] [--peak-tflops 989] [--out RUN_DIR] [any train.py flag]
+        [--epochs 20] [--probe 500] [--peak-tflops 989] [--profile DIR] [--out RUN_DIR] [any train.py flag]
 
 It runs `train.py`'s own job (`kseq.training.train`, no export) and prints:
 - target tokens/s (pieces and end ids that count in the loss), per epoch and
@@ -9,7 +9,8 @@ It runs `train.py`'s own job (`kseq.training.train`, no export) and prints:
 - model FLOPs utilization: 6 x parameters x target tokens/s over the device's
   peak (the card and the peak used are printed; pass --peak-tflops for a card
   not in `PEAK_TFLOPS`, e.g. a CPU);
-- seconds spent compiling (JAX's own compile-time events; other backends: not measured);
+- seconds spent compiling, wall-clock and per function (JAX's own log of its
+  compilations; other backends: not measured);
 - BLEU of greedy decoding on the first `--probe` test sources after each epoch,
   against wall-clock seconds since this process started, and the whole test
   split's BLEU at the end (from the run's metrics.json).
@@ -20,7 +21,9 @@ import time
 STARTED = time.perf_counter()  # before the heavy imports: the wall clock counts them
 
 import argparse  # noqa: E402
+import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -63,20 +66,73 @@ class Probe(keras.callbacks.Callback):
         print(f"  epoch {epoch + 1}: probe BLEU {bleu:.2f} at {self.curve[-1]['seconds']:.0f} s", flush=True)
 
 
-def compile_seconds():
-    """A list that JAX's compile-time events add to, or None on other backends."""
-    if keras.backend.backend() != "jax":
-        return None
-    import jax
+class Profile(keras.callbacks.Callback):
+    """A `jax.profiler` trace of a few steady steps (batches `first` to `last` of the second
+    epoch) into `directory`, to read with xprof (`xprof --logdir DIRECTORY`) anywhere."""
 
-    seconds = []
+    async_safe = True  # starts and stops a trace: needs no step's logs
 
-    def listen(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            seconds.append(duration)
+    def __init__(self, directory, first=5, last=10):
+        super().__init__()
+        self.directory, self.first, self.last = directory, first, last
+        self.epoch, self.tracing = 0, False
 
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    return seconds
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        import jax
+
+        if self.epoch == 1 and batch == self.first:
+            jax.profiler.start_trace(self.directory)
+            self.tracing = True
+        elif self.tracing and batch == self.last:
+            jax.block_until_ready(self.model.trainable_variables[0].value)
+            jax.profiler.stop_trace()
+            self.tracing = False
+            print(f"  profile of steps {self.first} to {self.last - 1} of epoch 2: {self.directory}", flush=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.tracing:
+            import jax
+
+            jax.profiler.stop_trace()
+            self.tracing = False
+
+
+class CompileLog(logging.Handler):
+    """JAX's compilations as they finish: (function, seconds, end time), from its own log line
+    ("Finished XLA compilation of jit(f) in S sec", at DEBUG unless `jax_log_compiles`)."""
+
+    PATTERN = re.compile(r"Finished XLA compilation of (\S+) in ([\d.]+) sec")
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.compilations = []
+        logger = logging.getLogger("jax._src.dispatch")
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(self)
+
+    def emit(self, record):
+        match = self.PATTERN.search(record.getMessage())
+        if match:
+            self.compilations.append((match[1], float(match[2]), record.created))
+
+    def per_function(self):
+        """{function: [count, seconds]}, the longest first."""
+        totals = {}
+        for function, seconds, _ in self.compilations:
+            count, total = totals.get(function, (0, 0.0))
+            totals[function] = (count + 1, total + seconds)
+        return {f: [c, round(t, 1)] for f, (c, t) in sorted(totals.items(), key=lambda item: -item[1][1])}
+
+    def wall_seconds(self):
+        """Seconds during which at least one compilation ran (they overlap when compiled in threads)."""
+        total, reach = 0.0, 0.0
+        for start, end in sorted((end - seconds, end) for _, seconds, end in self.compilations):
+            total += max(0.0, end - max(start, reach))
+            reach = max(reach, end)
+        return round(total, 1)
 
 
 def device_name():
@@ -92,6 +148,8 @@ def main(argv=None):
     parser.add_argument("--probe", type=int, default=500, help="Test sources scored after each epoch.")
     parser.add_argument("--peak-tflops", type=float, help="The device's dense peak, for the utilization.")
     parser.add_argument("--json", help="Also write the figures here.")
+    parser.add_argument("--profile", metavar="DIR", help="JAX only: a profile trace of steps 5 to 9 of the "
+                        "second epoch into DIR.")
     train.add_arguments(parser.add_argument_group("training (as `kseq train`)"))
     train_args = args = parser.parse_args(argv)
     train_args.argv = []
@@ -102,9 +160,10 @@ def main(argv=None):
     run_dir = RunDirectory.create(train_args.out or tempfile.mkdtemp(prefix="kseq-gpu-bench-"))
     corpus = load_corpus(settings["data"])
     probe = Probe(run_dir, corpus.test[: args.probe], settings["eval_batch_size"])
-    compiling = compile_seconds()
+    compiling = CompileLog() if keras.backend.backend() == "jax" else None
 
-    metrics = run_training(settings, run_dir, callbacks=[probe])
+    profile = [Profile(args.profile)] if args.profile and keras.backend.backend() == "jax" else []
+    metrics = run_training(settings, run_dir, callbacks=[probe, *profile])
 
     name = device_name()
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
@@ -117,7 +176,8 @@ def main(argv=None):
         "mixed_precision": settings.get("mixed_precision") or "float32",
         "tokens_per_batch": settings["tokens_per_batch"], "parameters": parameters,
         "target_tokens_per_second": steady, "peak_tflops": peak, "model_flops_utilization": utilization,
-        "compile_seconds": round(sum(compiling), 1) if compiling is not None else None,
+        "compile_seconds": compiling.wall_seconds() if compiling else None,
+        "compile_seconds_per_function": compiling.per_function() if compiling else None,
         "test_bleu": metrics["keras"]["bleu"], "test_sources": metrics["keras"]["sentences"],
         "wall_seconds": round(time.perf_counter() - STARTED, 1), "curve": probe.curve,
     }
@@ -127,10 +187,14 @@ def main(argv=None):
     print(f"| target tokens/s (median of epochs after the first) | {steady:,.0f} |")
     print(f"| model FLOPs utilization (6 x parameters x tokens/s over {peak or '?'} TFLOP/s) | "
           + (f"{100 * utilization:.1f} % |" if utilization else "not measured (no peak known) |"))
-    print("| seconds compiling | "
-          + (f"{result['compile_seconds']:.1f} |" if compiling is not None else "not measured on this backend |"))
+    print("| seconds compiling (wall clock) | "
+          + (f"{result['compile_seconds']:.1f} |" if compiling else "not measured on this backend |"))
     print(f"| test BLEU, whole split ({result['test_sources']} sources) | {result['test_bleu']:.2f} |")
     print(f"| wall seconds from process start, evaluation included | {result['wall_seconds']:.0f} |")
+    if compiling:
+        print("\n| compiled function | times | seconds (summed over threads) |\n| --- | ---: | ---: |")
+        for function, (count, seconds) in result["compile_seconds_per_function"].items():
+            print(f"| {function} | {count} | {seconds:.1f} |")
     print("\n| epoch | seconds since start | probe BLEU | target tokens/s |\n| ---: | ---: | ---: | ---: |")
     for point in probe.curve:
         print(f"| {point['epoch']} | {point['seconds']:.0f} | {point['bleu']:.2f} | {point['tokens_per_second'] or 0:,.0f} |")

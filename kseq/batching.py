@@ -158,6 +158,13 @@ class LengthBatches(keras.utils.PyDataset):
         """The (rows, length) batch shapes this data gives, one per bucket in use."""
         return sorted({(self.rows[bucket], self.bucket_lengths[bucket]) for _, bucket in self.batches})
 
+    def one_batch_per_shape(self):
+        """A batch of each shape this data gives, in `shapes`' order (to compile for)."""
+        first = {}
+        for index, (_, bucket) in enumerate(self.batches):
+            first.setdefault(bucket, index)
+        return [self[first[bucket]] for bucket in sorted(first)]
+
     @property
     def target_tokens(self):
         """Target positions that count in the loss per epoch (pieces and end ids)."""

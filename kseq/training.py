@@ -32,6 +32,7 @@ from kseq.data import load_corpus, make_examples
 from kseq.errors import TrainingError
 from kseq.evaluation import evaluate
 from kseq.plots import plot_training_curves
+from kseq.precompile import precompile_steps
 from kseq.recipe import build_model, compile_model
 from kseq.time_budget import TimeBudget
 from kseq.training_callbacks import Throughput, training_callbacks
@@ -189,6 +190,8 @@ def train(settings, run, resume=False, callbacks=()):
         print("Training had ended before the interruption: evaluating the saved model.")
     else:
         initial_epoch = resume_from_backup(model, run.backup_dir) if resume else 0
+        if keras.backend.backend() == "jax" and settings["jit_compile"] and strategy.num_replicas_in_sync == 1:
+            precompile_steps(model, train_data, valid_data)
         fit(model, train_data, valid_data, settings, training_callbacks(
             run, throughput, resume, budget=budget, extra=callbacks,
             best_loss=best_validation_loss(run.history_path) if resume else math.inf,
