@@ -5,6 +5,8 @@ Imports no TensorFlow unless the Keras backend is TensorFlow.
 
 import os
 
+from kseq.cache import cache_dir
+
 # Positions per batch at least, on a GPU or TPU: a CPU-sized batch leaves most of the card idle.
 ACCELERATOR_TOKENS_PER_BATCH = 16384
 
@@ -65,8 +67,7 @@ def default_tokens_per_batch(preset_value, kind):
 
 def default_compilation_cache_dir():
     """Where compiled steps are kept between runs: $XDG_CACHE_HOME/kseq/jax (~/.cache/kseq/jax)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "kseq", "jax")
+    return cache_dir("jax")
 
 
 def enable_compilation_cache(directory):

@@ -42,3 +42,7 @@ class NoSpaceError(KseqError, OSError):
 
 class TrainingError(KseqError, RuntimeError):
     """Training ended without a model to evaluate (the loss became NaN before any checkpoint)."""
+
+
+class DownloadError(KseqError, OSError):
+    """A corpus could not be downloaded, or what came is not the expected file (a checksum mismatch)."""

@@ -1,6 +1,6 @@
 """The `kseq` command tree, the top layer of the house.
 
-    kseq train | distill | export | serve | translate | evaluate | parity | attention
+    kseq train | distill | export | serve | translate | evaluate | parity | attention | data
 
 It alone imports both the library (`kseq`) and `export/`; `train.py` and
 `python -m export` are thin wrappers over it. Each command is a module here
@@ -17,7 +17,7 @@ import sys
 
 from kseq.errors import KseqError
 
-COMMANDS = ("train", "distill", "export", "serve", "translate", "evaluate", "parity", "attention")
+COMMANDS = ("train", "distill", "export", "serve", "translate", "evaluate", "parity", "attention", "data")
 NEED_TENSORFLOW = ("export", "parity")  # on any Keras backend
 
 

@@ -25,11 +25,13 @@ def add_arguments(parser):
 
 def run(args):
     from kseq.distillation import distill_corpus
+    from kseq.public_corpora import resolve_data
     from kseq.run_directory import RunDirectory
     from kseq.training import train as train_student
 
     if not args.data:
         raise UsageError("--data is required: the corpus whose training sources the teacher translates.")
+    args.data = resolve_data(args.data)
     if args.beam_width < 1:
         raise UsageError(f"--beam-width must be at least 1. Received: {args.beam_width}")
     if args.resume:

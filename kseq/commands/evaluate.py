@@ -13,7 +13,8 @@ EVALUATION_FILE = "evaluation.json"
 def add_arguments(parser):
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("--data", required=True,
-                        help="A TSV file (all its pairs), or a directory (its test split).")
+                        help="A TSV file (all its pairs), a directory (its test split), or a public corpus "
+                        "(spa-eng: its test split).")
     parser.add_argument("--backend", choices=("all",) + BACKENDS, default="keras",
                         help="all: every backend the run directory has files for.")
     add_backend_arguments(parser)
@@ -26,10 +27,12 @@ def run(args):
     from kseq.backends import load
     from kseq.data import load_corpus, read_tsv
     from kseq.evaluation import evaluate
+    from kseq.public_corpora import resolve_data
     from kseq.run_directory import RunDirectory, write_json
 
     run_dir = RunDirectory(args.run_dir)
     run_dir.config  # fails early, naming the file, if RUN_DIR is not a run
+    args.data = resolve_data(args.data)
     pairs = load_corpus(args.data).test if os.path.isdir(args.data) else read_tsv(args.data)
     pairs = pairs[: args.limit] if args.limit else pairs
     targets = run_dir.exported_backends() if args.backend == "all" else [(args.backend, args.variant)]

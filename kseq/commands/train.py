@@ -25,8 +25,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--data", nargs="+", metavar="PATH",
         help="A TSV file (source<TAB>target), a directory with train.tsv [valid.tsv test.tsv], "
-        "or two line-aligned text files (source, target). Default: the built-in "
-        "English-Spanish numbers, dates and times corpus.")
+        "two line-aligned text files (source, target), or the name of a public corpus "
+        "(spa-eng: see `kseq data`). Default: the built-in English-Spanish numbers, dates and times corpus.")
     parser.add_argument("--out", help="Run directory (default: runs/<date-time>).")
     parser.add_argument("--task", choices=sorted(TASKS), default="translation",
                         help="What the pairs teach; recorded so that pipelines and the server "
@@ -132,10 +132,12 @@ def export_or_explain(run, log=print):
 
 def run(args):
     from kseq import distribution
+    from kseq.public_corpora import resolve_data
     from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     check_arguments(args)
+    args.data = resolve_data(args.data)  # `--data spa-eng`: downloaded before a run directory is claimed
     started = time.time()
     # Only the chief writes the run directory; other workers write theirs to a scratch one.
     chief = distribution.is_chief()
