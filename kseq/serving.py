@@ -21,6 +21,8 @@ from kseq.tasks import output_key
 METHOD = "tensorflow/serving/predict"
 TEXT_SIGNATURE = {"inputs": {"text": "DT_STRING"}, "outputs": {"translation": "DT_STRING", "ids": "DT_INT32"}}
 IDS_SIGNATURE = {"inputs": {"source_ids": "DT_INT32"}, "outputs": {"ids": "DT_INT32"}}
+MB = 1 << 20
+DRAIN_S = 30.0  # how long the rest of an over-large body is read and dropped (nginx's lingering_time)
 
 
 class BadRequest(ValueError):
@@ -193,6 +195,34 @@ class DynamicBatcher:
         self.executor.shutdown(wait=True)
 
 
+async def read_body(request, max_bytes):
+    """The request's body, or a BadRequest (413) once it is over `max_bytes` (counted as it streams).
+
+    The rest of an over-large body is read and dropped first (for up to
+    `DRAIN_S`): a server that closes the connection with it unread resets it,
+    and the client never sees the 413. A client that declares too long a body
+    and waits for `100 Continue` is answered before it sends.
+    """
+    too_large = BadRequest(f"The body is over {max_bytes} bytes (--max-body-mb {max_bytes / MB:g}).", 413)
+    length = request.headers.get("content-length", "")
+    over = length.isdigit() and int(length) > max_bytes
+    if over and request.headers.get("expect", "").lower() == "100-continue":
+        raise too_large
+    loop, body, size, deadline = asyncio.get_running_loop(), bytearray(), 0, None
+    async for chunk in request.stream():
+        size += len(chunk)
+        over = over or size > max_bytes
+        if not over:
+            body += chunk
+        elif deadline is None:
+            deadline = loop.time() + DRAIN_S
+        elif loop.time() > deadline:
+            break
+    if over:
+        raise too_large
+    return bytes(body)
+
+
 def parse_predict(body, model):
     """A TF Serving predict request -> (signature, input values, "row" or "columnar")."""
     try:
@@ -241,8 +271,7 @@ def parse_predict(body, model):
     return signature, values, layout
 
 
-def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_request_bytes=1 << 20,
-               batching=True):
+def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_body_bytes=MB, batching=True):
     """The FastAPI application serving a `ServedModel` under the model name `name`."""
     batcher = DynamicBatcher(model, max_batch_size, batch_timeout_ms / 1000, merge=batching)
     app = FastAPI(title="kseq serve", docs_url=None, redoc_url=None, openapi_url=None)
@@ -278,12 +307,7 @@ def create_app(model, name="kseq", max_batch_size=32, batch_timeout_ms=2.0, max_
 
     async def predict(request: Request, model_name, version=None):
         check_model(model_name, version)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_request_bytes:
-                raise BadRequest(f"The body is over {max_request_bytes} bytes (--max-request-bytes).", 413)
-        signature, values, layout = parse_predict(bytes(body), model)
+        signature, values, layout = parse_predict(await read_body(request, max_body_bytes), model)
         outputs, batch_rows = await batcher.submit(signature, values)
         headers = {"X-Kseq-Batch-Rows": str(batch_rows)}
         if signature != "translate_ids":
@@ -318,7 +342,7 @@ PAGE = """<!doctype html>
 <body>
 <h1>kseq</h1>
 <label for="text">Input</label>
-<textarea id="text" rows="3" autofocus></textarea>
+<textarea id="text" rows="3" autofocus placeholder="One sentence a line"></textarea>
 <button id="go">Translate</button>
 <div><b id="label">Output</b></div>
 <div id="output"></div>
@@ -338,13 +362,19 @@ fetch(`/v1/models/${model}/metadata`).then(r => r.json()).then(m => {
     `vocabulary ${k.vocabulary_size}, ${k.layers[0]} + ${k.layers[1]} layers of width ${k.hidden_dim}, ` +
     `inputs up to ${k.max_source_length} pieces, outputs up to ${k.max_target_length}.`;
 });
+// Each non-empty line is its own input (the model reads one sentence at a time), all in one
+// request; each output sits on its input's line, and blank lines stay blank.
 document.getElementById("go").onclick = async () => {
   document.getElementById("error").textContent = "";
+  const lines = document.getElementById("text").value.split("\\n");
+  const texts = lines.filter(line => line.trim());
+  if (!texts.length) { document.getElementById("output").textContent = ""; return; }
   const response = await fetch(`/v1/models/${model}:predict`, {method: "POST",
-    body: JSON.stringify({instances: [{text: document.getElementById("text").value}]})});
+    body: JSON.stringify({instances: texts.map(text => ({text}))})});
   const result = await response.json();
   if (!response.ok) { document.getElementById("error").textContent = result.error; return; }
-  document.getElementById("output").textContent = result.predictions[0].translation;
+  const outputs = result.predictions.map(p => p.translation);
+  document.getElementById("output").textContent = lines.map(line => line.trim() ? outputs.shift() : "").join("\\n");
 };
 </script>
 </body></html>

@@ -22,7 +22,8 @@ def add_arguments(parser):
     parser.add_argument("--batch-timeout-ms", type=float, default=2.0,
                         help="How long a batch waits for more requests.")
     parser.add_argument("--no-batching", action="store_true", help="Decode every request alone.")
-    parser.add_argument("--max-request-bytes", type=int, default=1 << 20)
+    parser.add_argument("--max-body-mb", type=float, default=1.0,
+                        help="Largest request body, in MB of 2**20 bytes; a larger one gets 413 (default: 1).")
 
 
 def run(args):
@@ -30,13 +31,15 @@ def run(args):
 
     import uvicorn
 
-    from kseq.serving import ServedModel, create_app
+    from kseq.serving import MB, ServedModel, create_app
 
     if args.max_batch_size < 1:
         raise UsageError(f"--max-batch-size must be at least 1. Received: {args.max_batch_size}")
+    if not args.max_body_mb > 0:
+        raise UsageError(f"--max-body-mb must be above 0. Received: {args.max_body_mb}")
     model = ServedModel(args.run_dir, args.backend, args.variant)
     app = create_app(model, args.model_name, args.max_batch_size, args.batch_timeout_ms,
-                     args.max_request_bytes, batching=not args.no_batching)
+                     int(args.max_body_mb * MB), batching=not args.no_batching)
     print(f"Serving {os.path.abspath(args.run_dir)} ({args.backend}) as {args.model_name} on "
           f"http://{args.host}:{args.port}/", flush=True)
     # uvicorn finishes the requests in flight when it gets SIGTERM or SIGINT.
