@@ -24,6 +24,7 @@ import json
 import os
 import zipfile
 
+from kseq.atomic import atomic_file
 from kseq.errors import MissingFileError, RunDirectoryError
 
 FORMAT_VERSION = 1
@@ -172,7 +173,7 @@ class RunDirectory:
         """Writes the SentencePiece model files (of `Vocabulary`s or `Tokenizer`s: both have `.proto`)."""
         files = tokenizer_files(joint_vocabulary)
         for side, vocabulary in (("source", source), ("target", target)):
-            with open(self.file(files[side]), "wb") as f:
+            with atomic_file(self.file(files[side])) as temporary, open(temporary, "wb") as f:
                 f.write(vocabulary.proto)
 
     @property
@@ -220,15 +221,14 @@ class RunDirectory:
         Keras' `model.save()` keeps a compiled model's optimizer slots, two thirds of the
         file with Adam, that no reader needs (`--resume` restores them from backup/), so
         an uncompiled copy is saved. Written beside the file and renamed over it: a
-        kill during the write leaves the previous model.
+        kill or a full disk during the write leaves the previous model.
         """
         bare = type(model).from_config(model.get_config())
         if not bare.built:
             bare.build_from_config(model.get_build_config())
         bare.set_weights(model.get_weights())
-        partial = self.file("model.partial.keras")
-        bare.save(partial)
-        os.replace(partial, self.model_path)
+        with atomic_file(self.model_path) as temporary:
+            bare.save(temporary)
 
     def load_model(self):
         """Loads model.keras in Keras' safe mode (no arbitrary code)."""
@@ -289,11 +289,9 @@ class RunDirectory:
 
 def write_json(path, value):
     """Writes JSON atomically: a reader sees the old file or the new one."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
+    with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    os.replace(temporary, path)
 
 
 def read_json(path):
