@@ -3,10 +3,10 @@
 import os
 import shutil
 
-from export.atomic import atomic_directory
 from export.operators import list_operators
 from export.saved_model import export_saved_model
 from export.tflite import convert_all
+from kseq.atomic import atomic_directory
 from kseq.errors import ArtifactExistsError, UsageError
 from kseq.run_directory import EXPORT_FORMATS as FORMATS, TFLITE_METADATA, RunDirectory, write_json
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID

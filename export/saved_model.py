@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from export.atomic import atomic_directory
+from kseq.atomic import atomic_directory
 
 
 def export_saved_model(translator, directory, overwrite=False, expected_bytes=None):

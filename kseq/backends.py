@@ -138,14 +138,18 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
                          "or saved_model backend.")
     if backend == "keras":
         return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width, batch_size=batch_size)
+    run = RunDirectory(run_dir)
+    # The exports carry their own copies, but the server and the pipelines read the run's
+    # files: on every backend they must match the model.
+    run.vocabularies()
     if backend == "saved_model":
         return SavedModelBackend(run_dir, beam_width)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
-    run = RunDirectory(run_dir)
     if backend == "tflite":
         return TextModelTranslator(run.tflite_path("text", variant), num_threads)
     # The ids model's app reads the tokenizer files shipped beside it in tflite/.
     tokenizers = run.tflite_tokenizer_paths
+    run.vocabularies(tokenizers)
     return IdsModelTranslator(run.tflite_path("ids", variant), tokenizers["source"], tokenizers["target"],
                               num_threads)

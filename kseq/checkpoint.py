@@ -5,6 +5,7 @@ import shutil
 
 import keras
 
+from kseq.atomic import atomic_file
 from kseq.run_directory import read_json, write_json
 
 WEIGHTS_FILE = "latest.weights.h5"  # the weights with the optimizer's state
@@ -35,9 +36,8 @@ class EpochBackup(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         os.makedirs(self.directory, exist_ok=True)
-        partial = os.path.join(self.directory, "partial.weights.h5")
-        self.model.save_weights(partial, overwrite=True)
-        os.replace(partial, os.path.join(self.directory, WEIGHTS_FILE))
+        with atomic_file(os.path.join(self.directory, WEIGHTS_FILE)) as temporary:
+            self.model.save_weights(temporary, overwrite=True)
         write_json(os.path.join(self.directory, EPOCHS_FILE), {"epoch": epoch + 1})
 
     def on_train_end(self, logs=None):

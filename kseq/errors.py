@@ -36,7 +36,11 @@ class ArtifactExistsError(KseqError, FileExistsError):
     """An export would replace an existing artifact that the user did not ask to replace."""
 
 
-class NoSpaceError(KseqError, OSError):
+class WriteError(KseqError, OSError):
+    """A file could not be written: the message names the directory, its free space and how to go on."""
+
+
+class NoSpaceError(WriteError):
     """The disk (or the file size limit) is full: the message names the directory and the space needed."""
 
 

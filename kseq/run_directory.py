@@ -24,7 +24,9 @@ import json
 import os
 import zipfile
 
+from kseq.atomic import atomic_file
 from kseq.errors import MissingFileError, RunDirectoryError
+from kseq.special_ids import END_ID, PAD_ID, START_ID, UNKNOWN_ID
 
 FORMAT_VERSION = 1
 
@@ -33,6 +35,8 @@ EXPORT_FORMATS = ("saved_model", "tflite")
 TFLITE_KINDS = ("text", "ids", "ids_beam")
 TFLITE_VARIANTS = ("float32", "float16", "dynamic")  # dynamic: dynamic-range int8
 TFLITE_METADATA = "metadata.json"
+SPECIAL_IDS = (PAD_ID, UNKNOWN_ID, START_ID, END_ID)
+SPECIAL_ID_NAMES = ("pad", "unknown", "start", "end")
 
 
 def tflite_file_name(kind, variant="float32"):
@@ -172,7 +176,7 @@ class RunDirectory:
         """Writes the SentencePiece model files (of `Vocabulary`s or `Tokenizer`s: both have `.proto`)."""
         files = tokenizer_files(joint_vocabulary)
         for side, vocabulary in (("source", source), ("target", target)):
-            with open(self.file(files[side]), "wb") as f:
+            with atomic_file(self.file(files[side])) as temporary, open(temporary, "wb") as f:
                 f.write(vocabulary.proto)
 
     @property
@@ -186,11 +190,14 @@ class RunDirectory:
         """{"source": path, "target": path} of the tokenizer files shipped in tflite/ beside the models."""
         return {side: self.file("tflite", os.path.basename(path)) for side, path in self.tokenizer_paths.items()}
 
-    def vocabularies(self):
-        """(source, target) `kseq.vocabulary.Vocabulary`s: no TensorFlow needed."""
+    def vocabularies(self, paths=None):
+        """(source, target) `kseq.vocabulary.Vocabulary`s, checked against the model: no TensorFlow needed.
+
+        `paths`: {"source": path, "target": path} of other copies (default: `tokenizer_paths`).
+        """
         from kseq.vocabulary import Vocabulary
 
-        return tuple(Vocabulary(proto) for proto in self._tokenizer_protos())
+        return tuple(Vocabulary(proto) for proto in self._tokenizer_protos(paths))
 
     def tokenizers(self):
         """(source, target) `Tokenizer` layers, for TensorFlow graphs (the exports)."""
@@ -199,20 +206,37 @@ class RunDirectory:
         source, target = self._tokenizer_protos()
         return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")
 
-    def _tokenizer_protos(self):
+    def _tokenizer_protos(self, paths=None):
         from kseq.vocabulary import Vocabulary
 
         protos = []
-        for path in self.tokenizer_paths.values():
+        for side, path in (paths or self.tokenizer_paths).items():
             if not os.path.isfile(path):
                 raise MissingFileError(f"{path} not found: the run directory lost its tokenizer.")
             with open(path, "rb") as f:
                 protos.append(f.read())
             try:
-                Vocabulary(protos[-1])
+                vocabulary = Vocabulary(protos[-1])
             except ValueError as error:
                 raise RunDirectoryError(f"{path}: {error}") from None
+            self._check_vocabulary(side, path, vocabulary)
         return protos
+
+    def _check_vocabulary(self, side, path, vocabulary):
+        """Refuses a vocabulary file that is not the model's: other special ids, or another size."""
+        advice = "it is not the vocabulary the model was trained with: restore this run's own file, or retrain."
+        if vocabulary.special_ids != SPECIAL_IDS:
+            ids = ", ".join(f"{name} {i}" for name, i in zip(SPECIAL_ID_NAMES, vocabulary.special_ids))
+            expected = ", ".join(f"{name} {i}" for name, i in zip(SPECIAL_ID_NAMES, SPECIAL_IDS))
+            raise RunDirectoryError(f"{path} reserves the ids {ids}, but the model in {self.model_path} reads "
+                                    f"{expected}: {advice}")
+        model = self.config["model"]
+        separate = side == "source" and model.get("source_vocabulary_size")
+        key = "source_vocabulary_size" if separate else "vocabulary_size"
+        if vocabulary.size != model[key]:
+            raise RunDirectoryError(
+                f"{path} has {vocabulary.size} pieces, but the model in {self.model_path} has {model[key]} "
+                f"{side} ids ({key} in {self.config_path}): {advice}")
 
     def save_model(self, model):
         """Writes model.keras: the architecture and the weights, not the optimizer's state.
@@ -220,15 +244,14 @@ class RunDirectory:
         Keras' `model.save()` keeps a compiled model's optimizer slots, two thirds of the
         file with Adam, that no reader needs (`--resume` restores them from backup/), so
         an uncompiled copy is saved. Written beside the file and renamed over it: a
-        kill during the write leaves the previous model.
+        kill or a full disk during the write leaves the previous model.
         """
         bare = type(model).from_config(model.get_config())
         if not bare.built:
             bare.build_from_config(model.get_build_config())
         bare.set_weights(model.get_weights())
-        partial = self.file("model.partial.keras")
-        bare.save(partial)
-        os.replace(partial, self.model_path)
+        with atomic_file(self.model_path) as temporary:
+            bare.save(temporary)
 
     def load_model(self):
         """Loads model.keras in Keras' safe mode (no arbitrary code)."""
@@ -289,11 +312,9 @@ class RunDirectory:
 
 def write_json(path, value):
     """Writes JSON atomically: a reader sees the old file or the new one."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
+    with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    os.replace(temporary, path)
 
 
 def read_json(path):

@@ -7,6 +7,7 @@ evaluation decodes with `keras.ops`. `kseq train` (`kseq.commands.train`)
 turns flags into settings, runs this job, then exports.
 """
 
+import contextlib
 import csv
 import hashlib
 import importlib
@@ -19,6 +20,7 @@ import keras
 import numpy as np
 
 from kseq import distribution
+from kseq.atomic import atomic_file, is_write_failure, write_error
 from kseq.backends import KerasBackend
 from kseq.batching import (
     UNCOMPILED_BUCKETS,
@@ -46,6 +48,40 @@ def best_validation_loss(history_file):
     with open(history_file, newline="") as f:
         losses = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
     return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
+
+
+def drop_history_after(history_file, epochs):
+    """Keeps the rows of the first `epochs` epochs in history.csv, those the backup holds:
+    a resumed run trains the later ones again (an epoch whose checkpoint failed, say)."""
+    if not os.path.isfile(history_file):
+        return
+    with open(history_file, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) < epochs]
+    if kept != rows:
+        with atomic_file(history_file) as temporary, open(temporary, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+
+
+@contextlib.contextmanager
+def writing(run):
+    """Ends a write into the run directory that fails (a full disk, say) in one line.
+
+    The `kseq.errors.WriteError` names the directory, its free space and how
+    to go on. Every file is written whole or not at all (`atomic_file`), so
+    the files written before stay as they were.
+    """
+    try:
+        yield
+    except Exception as error:
+        if not is_write_failure(error):
+            raise
+        if os.path.isfile(run.config_path):
+            advice = (f"Free some space and run `kseq train --resume --out {run.path}`: it continues from "
+                      "the last good epoch; the files written before are kept.")
+        else:
+            advice = f"Nothing was trained yet: free some space, empty {run.path} and train again."
+        raise write_error(error, run.path, advice) from None
 
 
 def build_vocabularies(train_pairs, settings):
@@ -141,7 +177,8 @@ def train(settings, run, resume=False, callbacks=()):
         source_vocabulary, target_vocabulary = run.vocabularies()
     else:
         source_vocabulary, target_vocabulary = build_vocabularies(corpus.train, settings)
-        run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
+        with writing(run):
+            run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
     print(f"Tokenizer: {target_vocabulary.size} pieces"
           + ("" if settings["joint_vocabulary"] else f" (source {source_vocabulary.size})")
           # Workers each learn the vocabulary: the fingerprint shows they agree.
@@ -182,7 +219,8 @@ def train(settings, run, resume=False, callbacks=()):
               if settings.get("time_budget_minutes") else None)
     print(f"Model: {model.count_params():,} parameters on {keras.backend.backend()} "
           f"({settings.get('device', 'cpu')}, {settings.get('mixed_precision') or 'float32'}).")
-    run.write_config(settings, model, target_vocabulary.size)
+    with writing(run):
+        run.write_config(settings, model, target_vocabulary.size)
 
     # Training.
     throughput = Throughput(train_tokens, steps_per_epoch)
@@ -192,10 +230,13 @@ def train(settings, run, resume=False, callbacks=()):
         initial_epoch = resume_from_backup(model, run.backup_dir) if resume else 0
         if keras.backend.backend() == "jax" and settings["jit_compile"] and strategy.num_replicas_in_sync == 1:
             precompile_steps(model, train_data, valid_data)
-        fit(model, train_data, valid_data, settings, training_callbacks(
-            run, throughput, resume, budget=budget, extra=callbacks,
-            best_loss=best_validation_loss(run.history_path) if resume else math.inf,
-            averaged=bool(settings.get("ema_momentum"))), initial_epoch)
+        with writing(run):  # the checkpoints, backups, history and logs
+            if resume:
+                drop_history_after(run.history_path, initial_epoch)
+            fit(model, train_data, valid_data, settings, training_callbacks(
+                run, throughput, resume, budget=budget, extra=callbacks,
+                best_loss=best_validation_loss(run.history_path) if resume else math.inf,
+                averaged=bool(settings.get("ema_momentum"))), initial_epoch)
     training_seconds = time.time() - started
     if not chief:
         print("Training done: the chief worker evaluates and writes the run directory.")
@@ -208,7 +249,8 @@ def train(settings, run, resume=False, callbacks=()):
             raise TrainingError(f"{message} No epoch ended with a finite validation loss, so there "
                                 f"is no checkpoint ({run.model_path}) to evaluate.")
         print(f"{message} Evaluating the last good checkpoint, {run.model_path}.")
-    plot_training_curves(run.history_path, run.curves_path)
+    with writing(run), atomic_file(run.curves_path) as temporary:
+        plot_training_curves(run.history_path, temporary)
 
     # Evaluation of the best checkpoint.
     print(f"Evaluating on {len(corpus.test)} test pairs...")
@@ -223,7 +265,8 @@ def train(settings, run, resume=False, callbacks=()):
         "overlong_pairs": {"truncated": train_examples.truncated,
                            "dropped": train_examples.dropped},
     }
-    run.write_metrics(metrics)
+    with writing(run):
+        run.write_metrics(metrics)
     print(f"Test: BLEU {scores['bleu']:.2f}, chrF {scores['chrf']:.2f}, "
           f"exact match {scores['exact_match']:.1f} % ({scores['sentences']} sources).")
     for sample in samples[:: max(1, len(samples) // 5)][:5]:

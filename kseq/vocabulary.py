@@ -96,6 +96,12 @@ class Vocabulary:
         """The number of ids the vocabulary uses."""
         return self.processor.get_piece_size()
 
+    @property
+    def special_ids(self):
+        """(pad, unknown, start, end) ids; kseq's are `kseq.special_ids`' 0, 1, 2, 3 (-1: none)."""
+        p = self.processor
+        return p.pad_id(), p.unk_id(), p.bos_id(), p.eos_id()
+
     def encode(self, texts, sampling_alpha=0.0):
         """A list of strings to a list of id lists (no start or end ids).
 

@@ -96,6 +96,56 @@ def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_full_disk_while_training_ends_in_one_line_and_resume_goes_on(capsys, tiny_data, tmp_path, monkeypatch):
+    import errno
+
+    import keras
+
+    out = tmp_path / "run"
+    save, kept = keras.Model.save, []
+
+    def save_until_the_disk_fills(model, filepath, *args, **kwargs):
+        if (out / "model.keras").exists():  # the second epoch's checkpoint: the disk fills half-way
+            kept.append((out / "model.keras").read_bytes())
+            with open(filepath, "wb") as f:
+                f.write(b"PK\x03\x04 half")
+            raise OSError(errno.ENOSPC, "No space left on device", filepath)
+        save(model, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save", save_until_the_disk_fills)
+    code, _, err = kseq_train(capsys, "--preset", "tiny", "--epochs", "2", "--data", tiny_data, "--out", out,
+                              "--no-export", "--eval-batch-size", "256")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err[-3000:]
+    assert err.startswith(f"kseq train: error: No space left to write {out}: ") and "MB are free there" in err
+    assert f"`kseq train --resume --out {out}`: it continues from the last good epoch" in err
+    assert kept and (out / "model.keras").read_bytes() == kept[0]  # the first epoch's model, whole
+    assert not [p for p in out.rglob("*") if "partial" in p.name]
+    assert json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+
+    monkeypatch.setattr(keras.Model, "save", save)
+    code, _, err = kseq_train(capsys, "--resume", "--out", out, "--no-export")
+    assert code == 0, err[-3000:]
+    assert (out / "metrics.json").is_file() and (out / "model.keras").read_bytes() != kept[0]
+    with open(out / "history.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]  # the failed epoch once, retrained
+
+
+def test_a_failed_write_before_training_says_to_start_again(tmp_path):
+    from kseq.errors import WriteError
+    from kseq.run_directory import RunDirectory
+    from kseq.training import writing
+
+    run = RunDirectory(tmp_path)
+    with pytest.raises(WriteError, match=rf"^Cannot write to {tmp_path}: Permission denied \(.* MB are free "
+                       rf"there\)\. Nothing was trained yet: free some space, empty {tmp_path} and train again\.$"):
+        with writing(run):
+            raise PermissionError(13, "Permission denied")
+    with pytest.raises(ValueError, match="not a write"):
+        with writing(run):
+            raise ValueError("not a write")
+
+
+@pytest.mark.slow
 def test_nan_loss_stops_training_and_keeps_no_nan_model(capsys, tiny_data, tmp_path):
     out = tmp_path / "run"
     code, _, err = kseq_train(capsys, "--preset", "tiny", "--epochs", "2", "--learning-rate", "1e9",
