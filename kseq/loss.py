@@ -32,9 +32,12 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
     def call(self, y_true, y_pred):
         # With log p = z - logsumexp(z), the loss is logsumexp(z) - (1 - s) z[label] - s mean(z):
         # three reductions over the logits, no (tokens, vocabulary) log-probabilities written out.
+        # The label's logit is picked by comparison with the ids, not gathered: a gather's
+        # gradient is a scatter into a (tokens, vocabulary) buffer, a comparison's is elementwise.
         logits = ops.cast(y_pred, "float32")
-        labels = ops.expand_dims(ops.cast(y_true, "int32"), axis=-1)
-        label_logits = ops.squeeze(ops.take_along_axis(logits, labels, axis=-1), axis=-1)
+        ids = ops.arange(ops.shape(logits)[-1], dtype="int32")
+        is_label = ids == ops.expand_dims(ops.cast(y_true, "int32"), axis=-1)
+        label_logits = ops.sum(ops.where(is_label, logits, 0.0), axis=-1)
         return (ops.logsumexp(logits, axis=-1) - (1 - self.label_smoothing) * label_logits
                 - self.label_smoothing * ops.mean(logits, axis=-1))
 
