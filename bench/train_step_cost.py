@@ -98,7 +98,8 @@ def main(argv=None):
     print(f"| TFLOP (XLA cost analysis) | {figures['tflop']:.2f} |")
     print(f"| TFLOP, 6 x parameters x positions | {figures['tflop_6nd']:.2f} |")
     print(f"| GB accessed | {figures['gb_accessed']:.1f} |")
-    print(f"| ms for that traffic at {args.bandwidth_tbs:g} TB/s | {1e3 * figures['memory_seconds_at_bandwidth']:.1f} |")
+    milliseconds = 1e3 * figures["memory_seconds_at_bandwidth"]
+    print(f"| ms for that traffic at {args.bandwidth_tbs:g} TB/s | {milliseconds:.1f} |")
     print(f"| float32 results of (rows, length, vocabulary) | {figures['float32_logits_sized_results']} |")
     if args.json:
         with open(args.json, "w") as f:
