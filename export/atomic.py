@@ -5,12 +5,16 @@ import errno
 import os
 import shutil
 import tempfile
+import time
 
 from kseq.errors import ArtifactExistsError, NoSpaceError
+from kseq.run_directory import write_json
 
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # TensorFlow's C++ writers raise `tf.errors.OpError`s that carry only strerror's text.
 NO_SPACE_MESSAGES = ("No space left on device", "Disk quota exceeded", "File too large")
+# A test hook: see `hold_before_rename`.
+HOLD_BEFORE_RENAME = "KSEQ_TEST_HOLD_BEFORE_RENAME"
 
 
 @contextlib.contextmanager
@@ -42,6 +46,7 @@ def atomic_directory(path, overwrite=False, expected_bytes=None):
             raise NoSpaceError(f"No space left to write {path}: {needed}{free:.1f} MB are free there. "
                                "Free some space and export again; the earlier artifacts are untouched.") from None
         raise
+    hold_before_rename(path)
     if os.path.exists(path):
         old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
         os.replace(path, os.path.join(old, "previous"))
@@ -49,6 +54,18 @@ def atomic_directory(path, overwrite=False, expected_bytes=None):
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(temporary, path)
+
+
+def hold_before_rename(path):
+    """A test hook: with $KSEQ_TEST_HOLD_BEFORE_RENAME naming a file, a write that is whole
+    but not yet renamed into `path` writes `path` (JSON) into that file and waits until the
+    file is deleted, so that a test can look at the run or kill the process at that moment."""
+    hold = os.environ.get(HOLD_BEFORE_RENAME)
+    if not hold:
+        return
+    write_json(hold, path)
+    while os.path.exists(hold):
+        time.sleep(0.05)
 
 
 def is_out_of_space(error):
