@@ -7,15 +7,19 @@ fails (`NoSpaceError` on a full disk).
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import tempfile
+import time
 
 from kseq.errors import ArtifactExistsError, KseqError, NoSpaceError, WriteError
 
 NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # TensorFlow's C++ writers raise `tf.errors.OpError`s that carry only strerror's text.
 NO_SPACE_MESSAGES = ("No space left on device", "Disk quota exceeded", "File too large")
+# A test hook: see `hold_before_rename`.
+HOLD_BEFORE_RENAME = "KSEQ_TEST_HOLD_BEFORE_RENAME"
 
 
 @contextlib.contextmanager
@@ -45,6 +49,7 @@ def atomic_directory(path, overwrite=False, expected_bytes=None):
             raise write_error(error, path, "Free some space and export again; the earlier artifacts are untouched.",
                               expected_bytes) from None
         raise
+    hold_before_rename(path)
     if os.path.exists(path):
         old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-", dir=parent)
         os.replace(path, os.path.join(old, "previous"))
@@ -52,6 +57,20 @@ def atomic_directory(path, overwrite=False, expected_bytes=None):
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(temporary, path)
+
+
+def hold_before_rename(path):
+    """A test hook: with $KSEQ_TEST_HOLD_BEFORE_RENAME naming a file, a directory that is whole
+    but not yet renamed into `path` writes `path` (JSON) into that file and waits until the
+    file is deleted, so that a test can look at the run or kill the process at that moment."""
+    hold = os.environ.get(HOLD_BEFORE_RENAME)
+    if not hold:
+        return
+    with open(f"{hold}.tmp", "w", encoding="utf-8") as f:
+        json.dump(path, f)
+    os.replace(f"{hold}.tmp", hold)  # the test never reads it half-written
+    while os.path.exists(hold):
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager

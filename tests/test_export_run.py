@@ -46,23 +46,44 @@ def partial_exports(run_dir):
     return [p for p in run_dir.rglob(".*") if ".partial-" in p.name]
 
 
+def visible_versions(run_dir):
+    return sorted(p.name for p in (run_dir / "saved_model").iterdir() if not p.name.startswith("."))
+
+
+def held_write(hold, process):
+    """The directory an export holds, written whole but not yet renamed into place (None: the export ended)."""
+    while not hold.exists():
+        if process.poll() is not None:
+            return None
+        time.sleep(0.05)
+    return json.loads(hold.read_text())
+
+
 @pytest.mark.slow
 def test_export_killed_half_way_leaves_the_previous_artifacts(tiny_export, tmp_path):
+    """Each artifact is held written but not yet in place: the SavedModel is let go, the TFLite write killed."""
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_export, run_dir)
+    for path in (run_dir / "tflite").iterdir():  # unlike the new files, so one written in place would show
+        path.write_bytes(b"the previous export's " + path.name.encode())
     before = {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "export", str(run_dir), "--overwrite", "--quantize", "float16,dynamic"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not partial_exports(run_dir) and process.poll() is None:  # until it writes an artifact
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
+    hold, log = tmp_path / "hold.json", tmp_path / "export.log"
+    env = dict(os.environ, KSEQ_TEST_HOLD_BEFORE_RENAME=str(hold))
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "export", str(run_dir), "--overwrite", "--quantize", "float16,dynamic"],
+            cwd=REPO, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        assert held_write(hold, process) == str(run_dir / "saved_model" / "2"), log.read_text()[-3000:]
+        assert visible_versions(run_dir) == ["1"]  # the new version is not there until it is whole
+        hold.unlink()
+        assert held_write(hold, process) == str(run_dir / "tflite"), log.read_text()[-3000:]
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
     assert process.wait() == -signal.SIGKILL  # killed while writing, not after it had finished
     assert {p.name: p.read_bytes() for p in (run_dir / "tflite").iterdir()} == before
-    visible = sorted(p.name for p in (run_dir / "saved_model").iterdir() if not p.name.startswith("."))
-    assert visible in (["1"], ["1", "2"])  # a version appears whole or not at all
-    if "2" in visible:
-        assert (run_dir / "saved_model" / "2" / "saved_model.pb").exists()
+    assert visible_versions(run_dir) == ["1", "2"] and (run_dir / "saved_model" / "2" / "saved_model.pb").exists()
 
 
 @pytest.mark.slow

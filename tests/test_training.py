@@ -62,25 +62,48 @@ def test_unwritable_out_fails_before_training(capsys, tmp_path):
     assert code == 1 and "Cannot write to --out" in err
 
 
+HOLD_IN_THE_SECOND_EPOCH = """
+import json, sys, time, keras
+from kseq.run_directory import RunDirectory
+from kseq.training import train
+
+class HoldInTheSecondEpoch(keras.callbacks.Callback):
+    \"\"\"Three steps into the second epoch (the first one's backup is whole), says so and waits to be killed.\"\"\"
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch == 2:
+            print("Holding in the second epoch.", flush=True)
+            time.sleep(600)
+
+settings, out = json.loads(sys.argv[1]), sys.argv[2]
+train(settings, RunDirectory.create(out), callbacks=[HoldInTheSecondEpoch()])
+"""
+
+
+def read_until(process, text):
+    """The process's output up to the line that starts with `text` (all of it, if it ends first)."""
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(text):
+            break
+    return "".join(lines)
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_path):
     """SIGKILL in the middle of epoch 2, then --resume: 3 epochs, same loss as uninterrupted."""
     import signal
-    import time
 
     out = tmp_path / "run"
-    args = ["--preset", "tiny", "--epochs", "3", "--data", str(tiny_data), "--out", str(out), "--no-export",
-            "--eval-batch-size", "256"]
-    process = subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    metadata = out / "backup" / "training_metadata.json"
-    deadline = time.time() + 300
-    while not metadata.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    # The first epoch's backup is whole: the run is in its second epoch (of several seconds).
-    process.send_signal(signal.SIGKILL)
-    assert process.wait() == -signal.SIGKILL, "training ended before it could be killed"
-    assert json.loads(metadata.read_text())["epoch"] == 1  # killed before the second epoch ended
+    settings = tiny_settings(epochs=3, data=str(tiny_data))  # tiny_run's
+    with subprocess.Popen([sys.executable, "-c", HOLD_IN_THE_SECOND_EPOCH, json.dumps(settings), str(out)],
+                          cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        output = read_until(process, "Holding in the second epoch.")
+        process.kill()
+    assert process.returncode == -signal.SIGKILL, f"training ended before it could be killed:\n{output[-3000:]}"
+    assert json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"] == 1
     assert not (out / "metrics.json").exists()
 
     code, _, err = kseq_train(capsys, "--resume", "--out", out, "--no-export")
