@@ -429,3 +429,48 @@ MARIAN_DEFAULTS = dict(
     decoder_start_token_id=58100, scale_embedding=False, pad_token_id=58100, eos_token_id=0,
     share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
 )
+
+
+DEFAULT_MAX_LENGTH = 128
+
+
+def import_marian(model, out, max_length=DEFAULT_MAX_LENGTH, log=print):
+    """Writes a run directory (config.json, the two vocabularies, model.keras) for a Marian
+    checkpoint: a local folder or a Hub name. Returns the `RunDirectory`.
+
+    `max_length` bounds sources and outputs, in tokens (the checkpoint's
+    `max_position_embeddings` at most): the exports' buffers and caches have that size.
+    """
+    from kseq.presets import PRESETS
+    from kseq.run_directory import RunDirectory
+    from kseq.vocabulary import Vocabulary
+
+    folder = resolve(model)
+    checkpoint = MarianCheckpoint(folder)
+    log(f"Read {checkpoint.weights_path}: {len(checkpoint.tensors)} tensors, "
+        f"{checkpoint.vocabularies.marian_size} Marian ids -> {checkpoint.vocabularies.size} kseq ids.")
+    keras_model = checkpoint.to_keras(max_length)
+    source, target = (Vocabulary(proto) for proto in checkpoint.vocabularies.protos())
+    languages = {}
+    if os.path.isfile(checkpoint.file("tokenizer_config.json")):
+        with open(checkpoint.file("tokenizer_config.json"), encoding="utf-8") as f:
+            tokenizer_config = json.load(f)
+        languages = {"source_language": tokenizer_config.get("source_lang"),
+                     "target_language": tokenizer_config.get("target_lang")}
+    model_config = keras_model.get_config()
+    settings = {
+        **PRESETS["small"],
+        **{key: model_config[key] for key in ("num_encoder_layers", "num_decoder_layers", "hidden_dim", "num_heads",
+                                              "intermediate_dim", "dropout", "attention_dropout",
+                                              "max_source_length", "max_target_length")},
+        "vocabulary_size": checkpoint.vocabularies.size, "task": "translation", "preset": None, "data": None,
+        "seed": 0, "overlong": "truncate", "skip_bad_lines": False,
+        # Two SentencePiece files over one id space: the encoder and decoder share the embedding.
+        "joint_vocabulary": False, "eval_batch_size": 64, "imported_from": model, **languages,
+    }
+    run = RunDirectory.create(out)
+    run.save_vocabularies(source, target, joint_vocabulary=False)
+    run.write_config(settings, keras_model, target.size)
+    run.save_model(keras_model)
+    log(f"Wrote {run.path}: {keras_model.count_params():,} parameters.")
+    return run
