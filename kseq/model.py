@@ -13,6 +13,15 @@ from kseq.sinusoidal_position_embedding import SinusoidalPositionEmbedding
 from kseq.special_ids import PAD_ID
 
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
+
+
+def silu(x):
+    """x * sigmoid(x), written out. Keras' "silu" is TensorFlow's `tf.nn.silu`, whose custom
+    gradient captures a `beta` tensor that the SavedModel (and so the TFLite converter) refuses."""
+    return x * ops.sigmoid(x)
+
+
+ACTIVATIONS = {"silu": silu, "swish": silu}
 SUPPRESSED_LOGIT = -1e9
 
 
@@ -114,7 +123,8 @@ class Seq2SeqTransformer(keras.Model):
             keras_nlp.layers.TransformerEncoder(
                 # The larger rate, so that every dropout layer gets its random
                 # seed when built; each then gets its own rate below.
-                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation=activation,
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
+                activation=ACTIVATIONS.get(activation, activation),
                 normalize_first=normalize_first, name=f"encoder_layer_{i}",
             )
             for i in range(num_encoder_layers)
@@ -124,7 +134,8 @@ class Seq2SeqTransformer(keras.Model):
                              if normalize_first else keras.layers.Identity(name="encoder_norm"))
         self.decoder_layers = [
             keras_nlp.layers.TransformerDecoder(
-                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation=activation,
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
+                activation=ACTIVATIONS.get(activation, activation),
                 normalize_first=normalize_first, name=f"decoder_layer_{i}",
             )
             for i in range(num_decoder_layers)

@@ -148,7 +148,7 @@ def test_import_then_export_decodes_as_marian_on_every_backend(tmp_path, capsys)
     for variant in ("float16", "dynamic"):
         _, ids = load(run_dir, "tflite_ids", variant).translate(TEXTS)
         assert ids.shape == greedy.shape
-    metadata = json.loads((run.file("tflite", "metadata.json")).read_text())
+    metadata = json.loads(pathlib.Path(run.file("tflite", "metadata.json")).read_text())
     for name in ("translator_ids.tflite", "translator_ids_float16.tflite", "translator_ids_dynamic.tflite"):
         operators = metadata["files"][name]["operators"]
         assert operators["custom"] == [] and not any("Flex" in op for op in json.dumps(operators).split('"'))
