@@ -5,15 +5,29 @@ import math
 
 import keras
 import keras_nlp
+import numpy as np
 from keras import ops
 
 from kseq.errors import UsageError
+from kseq.sinusoidal_position_embedding import SinusoidalPositionEmbedding
 from kseq.special_ids import PAD_ID
+
+POSITION_EMBEDDINGS = ("learned", "sinusoidal")
+
+
+def silu(x):
+    """x * sigmoid(x), written out. Keras' "silu" is TensorFlow's `tf.nn.silu`, whose custom
+    gradient captures a `beta` tensor that the SavedModel (and so the TFLite converter) refuses."""
+    return x * ops.sigmoid(x)
+
+
+ACTIVATIONS = {"silu": silu, "swish": silu}
+SUPPRESSED_LOGIT = -1e9
 
 
 @keras.saving.register_keras_serializable(package="kseq")
 class Seq2SeqTransformer(keras.Model):
-    """A pre-layer-norm Transformer encoder-decoder.
+    """A Transformer encoder-decoder: pre-layer-norm by default, or post-layer-norm as Marian.
 
     The functional forward pass (`call`) serves `fit()`: token ids in, next
     token logits out. Generation uses the same layers through `encode()`,
@@ -37,6 +51,18 @@ class Seq2SeqTransformer(keras.Model):
         max_source_length: int. Longest source, in tokens (end id included).
         max_target_length: int. Longest decoder input (start id included).
         tie_embeddings: bool. Output projection shares the target embedding.
+        normalize_first: bool. True (kseq's own models): layer norm before each
+            block, and a final norm after each stack. False: after each block's
+            residual sum and no final norm (Marian, BART: `kseq.marian`).
+        activation: str. The feed-forward activation ("gelu"; Marian: "silu").
+        position_embedding: str. "learned" (keras-nlp's `PositionEmbedding`)
+            or "sinusoidal" (fixed, Marian's layout: `SinusoidalPositionEmbedding`).
+        scale_embeddings: bool. Token embeddings times sqrt(hidden_dim).
+        logits_bias: bool. A learned bias added to the logits (Marian's
+            `final_logits_bias`).
+        suppressed_ids: list of ints or None. Ids that generation never
+            produces: `decode()` and `decode_step()` give them a logit of
+            -1e9. The forward pass for `fit()` keeps their logits as they are.
 
     Example:
     >>> model = Seq2SeqTransformer(vocabulary_size=1000, hidden_dim=64, num_heads=4)
@@ -57,6 +83,12 @@ class Seq2SeqTransformer(keras.Model):
         max_source_length=64,
         max_target_length=64,
         tie_embeddings=True,
+        normalize_first=True,
+        activation="gelu",
+        position_embedding="learned",
+        scale_embeddings=True,
+        logits_bias=False,
+        suppressed_ids=None,
         **kwargs,
     ):
         if hidden_dim % num_heads:
@@ -68,6 +100,9 @@ class Seq2SeqTransformer(keras.Model):
                             ("max_target_length", max_target_length)):
             if value < 2:
                 raise UsageError(f"`{name}` must be at least 2. Received: {name}={value}")
+        if position_embedding not in POSITION_EMBEDDINGS:
+            raise UsageError(f"`position_embedding` must be one of {POSITION_EMBEDDINGS}. "
+                             f"Received: position_embedding={position_embedding!r}")
 
         # === Layers ===
         self.target_embedding = keras_nlp.layers.ReversibleEmbedding(
@@ -79,36 +114,45 @@ class Seq2SeqTransformer(keras.Model):
             self.source_embedding = keras.layers.Embedding(
                 source_vocabulary_size, hidden_dim, name="source_embedding"
             )
-        self.source_position_embedding = keras_nlp.layers.PositionEmbedding(
-            max_source_length, name="source_position_embedding"
-        )
-        self.target_position_embedding = keras_nlp.layers.PositionEmbedding(
-            max_target_length, name="target_position_embedding"
-        )
+        positions = (keras_nlp.layers.PositionEmbedding if position_embedding == "learned"
+                     else SinusoidalPositionEmbedding)
+        self.source_position_embedding = positions(max_source_length, name="source_position_embedding")
+        self.target_position_embedding = positions(max_target_length, name="target_position_embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_layers = [
             keras_nlp.layers.TransformerEncoder(
                 # The larger rate, so that every dropout layer gets its random
                 # seed when built; each then gets its own rate below.
-                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation="gelu",
-                normalize_first=True, name=f"encoder_layer_{i}",
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
+                activation=ACTIVATIONS.get(activation, activation),
+                normalize_first=normalize_first, name=f"encoder_layer_{i}",
             )
             for i in range(num_encoder_layers)
         ]
-        self.encoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+        # Post-norm stacks end normalized: no final norm.
+        self.encoder_norm = (keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
+                             if normalize_first else keras.layers.Identity(name="encoder_norm"))
         self.decoder_layers = [
             keras_nlp.layers.TransformerDecoder(
-                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout), activation="gelu",
-                normalize_first=True, name=f"decoder_layer_{i}",
+                intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
+                activation=ACTIVATIONS.get(activation, activation),
+                normalize_first=normalize_first, name=f"decoder_layer_{i}",
             )
             for i in range(num_decoder_layers)
         ]
-        self.decoder_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+        self.decoder_norm = (keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")
+                             if normalize_first else keras.layers.Identity(name="decoder_norm"))
+        self.logits_bias_layer = LogitsBias(name="logits_bias") if logits_bias else None
+        self._suppressed = None
+        if suppressed_ids:
+            suppressed = np.zeros((vocabulary_size,), bool)
+            suppressed[list(suppressed_ids)] = True
+            self._suppressed = suppressed
 
         # === Functional model ===
         encoder_inputs = keras.Input((None,), dtype="int32", name="encoder_inputs")
         decoder_inputs = keras.Input((None,), dtype="int32", name="decoder_inputs")
-        self._embedding_scale = math.sqrt(hidden_dim)
+        self._embedding_scale = math.sqrt(hidden_dim) if scale_embeddings else 1.0
         encoder_outputs, encoder_padding_mask = self._encode(encoder_inputs)
         logits = self._decode(decoder_inputs, encoder_outputs, encoder_padding_mask)
         super().__init__(
@@ -132,6 +176,12 @@ class Seq2SeqTransformer(keras.Model):
         self.max_source_length = max_source_length
         self.max_target_length = max_target_length
         self.tie_embeddings = tie_embeddings
+        self.normalize_first = normalize_first
+        self.activation = activation
+        self.position_embedding = position_embedding
+        self.scale_embeddings = scale_embeddings
+        self.logits_bias = logits_bias
+        self.suppressed_ids = sorted(int(i) for i in suppressed_ids) if suppressed_ids else None
 
     # --- Shared pieces of the forward pass and of generation ---
 
@@ -162,7 +212,16 @@ class Seq2SeqTransformer(keras.Model):
 
     def _logits(self, x):
         # In float32 whatever the dtype policy: softmax and loss need its range.
-        return ops.cast(self.target_embedding(self.decoder_norm(x), reverse=True), "float32")
+        logits = ops.cast(self.target_embedding(self.decoder_norm(x), reverse=True), "float32")
+        if self.logits_bias_layer is not None:
+            logits = self.logits_bias_layer(logits)
+        return logits
+
+    def _generation_logits(self, logits):
+        """The logits generation chooses from: `suppressed_ids` never win."""
+        if self._suppressed is None:
+            return logits
+        return ops.where(ops.convert_to_tensor(self._suppressed), SUPPRESSED_LOGIT, logits)
 
     # --- Generation ---
 
@@ -172,7 +231,8 @@ class Seq2SeqTransformer(keras.Model):
 
     def decode(self, decoder_ids, encoder_outputs, encoder_padding_mask):
         """Logits for every decoder position, without a cache: (batch, steps, vocab)."""
-        return self._decode(decoder_ids, encoder_outputs, encoder_padding_mask, training=False)
+        return self._generation_logits(
+            self._decode(decoder_ids, encoder_outputs, encoder_padding_mask, training=False))
 
     def decoder_cache(self, encoder_outputs, max_length):
         """Returns `(self_attention_caches, cross_attention_caches)`, one per layer.
@@ -228,7 +288,7 @@ class Seq2SeqTransformer(keras.Model):
                 training=False,
             )
             updated.append(self_cache)
-        return self._logits(x)[:, 0, :], tuple(updated)
+        return self._generation_logits(self._logits(x)[:, 0, :]), tuple(updated)
 
     def get_config(self):
         return {
@@ -246,11 +306,32 @@ class Seq2SeqTransformer(keras.Model):
             "max_source_length": self.max_source_length,
             "max_target_length": self.max_target_length,
             "tie_embeddings": self.tie_embeddings,
+            "normalize_first": self.normalize_first,
+            "activation": self.activation,
+            "position_embedding": self.position_embedding,
+            "scale_embeddings": self.scale_embeddings,
+            "logits_bias": self.logits_bias,
+            "suppressed_ids": self.suppressed_ids,
         }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+class LogitsBias(keras.layers.Layer):
+    """Adds a learned bias, one value per vocabulary id, to float32 logits (Marian's `final_logits_bias`)."""
+
+    def build(self, logits_shape):
+        self.bias = self.add_weight(name="bias", shape=(logits_shape[-1],), initializer="zeros",
+                                    dtype="float32")
+        super().build(logits_shape)
+
+    def call(self, logits):
+        return logits + ops.cast(self.bias, logits.dtype)
+
+    def compute_output_shape(self, logits_shape):
+        return logits_shape
 
 
 ATTENTION_LAYERS = ("_self_attention_layer", "_cross_attention_layer")

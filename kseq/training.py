@@ -35,7 +35,9 @@ from kseq.errors import TrainingError
 from kseq.evaluation import evaluate
 from kseq.plots import plot_training_curves
 from kseq.precompile import precompile_steps
+from kseq.model import with_dtype_policy
 from kseq.recipe import build_model, compile_model
+from kseq.run_directory import RunDirectory
 from kseq.time_budget import TimeBudget
 from kseq.training_callbacks import Throughput, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
@@ -148,6 +150,14 @@ def fit(model, train_data, valid_data, settings, callbacks, initial_epoch=0):
     )
 
 
+def initial_model(init_dir, settings):
+    """The model of the run directory `init_dir` (an imported or trained one), to fine-tune,
+    computing in `settings["mixed_precision"]` (None: float32)."""
+    model = RunDirectory(init_dir).load_model()
+    policy = settings.get("mixed_precision")
+    return with_dtype_policy(model, policy) if policy and policy != "float32" else model
+
+
 def tensorflow_available():
     """Whether TensorFlow and tensorflow-text import here (the exports need both)."""
     try:
@@ -175,6 +185,10 @@ def train(settings, run, resume=False, callbacks=()):
           f"{len(corpus.test)} test pairs; {len(corpus.skipped)} bad lines skipped.")
     if resume:
         source_vocabulary, target_vocabulary = run.vocabularies()
+    elif settings.get("init"):  # fine-tuning keeps the vocabularies of the model it starts from
+        source_vocabulary, target_vocabulary = RunDirectory(settings["init"]).vocabularies()
+        with writing(run):
+            run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
     else:
         source_vocabulary, target_vocabulary = build_vocabularies(corpus.train, settings)
         with writing(run):
@@ -207,8 +221,9 @@ def train(settings, run, resume=False, callbacks=()):
 
     # Model, optimizer and metrics under the strategy: one replica per device.
     with strategy.scope():
-        model = build_model(settings, target_vocabulary.size,
-                            None if settings["joint_vocabulary"] else source_vocabulary.size)
+        model = (initial_model(settings["init"], settings) if settings.get("init") else
+                 build_model(settings, target_vocabulary.size,
+                             None if settings["joint_vocabulary"] else source_vocabulary.size))
         compile_model(model, settings, steps_per_epoch)
     if workers > 1:
         distribution.fit_across_workers(model)

@@ -1,6 +1,6 @@
 """The `kseq` command tree, the top layer of the house.
 
-    kseq train | distill | export | serve | translate | evaluate | parity | attention | data
+    kseq train | import | distill | export | serve | translate | evaluate | parity | attention | data
 
 It alone imports both the library (`kseq`) and `export/`; `train.py` and
 `python -m export` are thin wrappers over it. Each command is a module here
@@ -17,15 +17,16 @@ import sys
 
 from kseq.errors import KseqError
 
-COMMANDS = ("train", "distill", "export", "serve", "translate", "evaluate", "parity", "attention", "data")
+COMMANDS = ("train", "import", "distill", "export", "serve", "translate", "evaluate", "parity", "attention", "data")
 NEED_TENSORFLOW = ("export", "parity")  # on any Keras backend
+MODULES = {"import": "import_model"}  # `import` is a Python keyword
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="kseq", description="Train and ship seq2seq Transformers.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"kseq.commands.{name}")
+        module = importlib.import_module(f"kseq.commands.{MODULES.get(name, name)}")
         command = commands.add_parser(name, help=module.HELP, description=module.__doc__,
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)

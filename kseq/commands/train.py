@@ -18,6 +18,8 @@ from kseq.tasks import TASKS
 HELP = "Train, evaluate and export a translator."
 UNBOUNDED_EPOCHS = 10_000
 # The flags that go with --resume: where the run is and what to do at the end, not how to train.
+# Fine-tuning (--init) defaults: a pretrained model wants small steps from the start.
+FINE_TUNING = dict(learning_rate=5e-5, warmup_steps=100)
 RESUME_FLAGS = ("--resume", "--out", "--no-export", "--compilation-cache", "--no-compilation-cache")
 
 
@@ -28,6 +30,11 @@ def add_arguments(parser):
         "two line-aligned text files (source, target), or the name of a public corpus "
         "(spa-eng: see `kseq data`). Default: the built-in English-Spanish numbers, dates and times corpus.")
     parser.add_argument("--out", help="Run directory (default: runs/<date-time>).")
+    parser.add_argument(
+        "--init", metavar="RUN_DIR",
+        help="Fine-tune the model of this run directory (`kseq import` or `kseq train` made it): its "
+        "architecture and vocabularies are kept, and the learning rate (default "
+        f"{FINE_TUNING['learning_rate']:g}) and warmup ({FINE_TUNING['warmup_steps']} steps) are lower.")
     parser.add_argument("--task", choices=sorted(TASKS), default="translation",
                         help="What the pairs teach; recorded so that pipelines and the server "
                         "name their outputs for it (default: translation).")
@@ -79,6 +86,8 @@ def check_arguments(args):
     if args.distribute == "multi_worker" and (args.time_budget is not None or args.resume):
         raise UsageError("--distribute multi_worker takes neither --time-budget nor --resume: "
                          "every worker must run the same steps (train for --epochs).")
+    if args.init and args.resume:
+        raise UsageError("--init starts a new run from a model; --resume continues one: pass one of them.")
     if args.time_budget is not None and not args.time_budget > 0:
         raise UsageError(f"--time-budget must be a positive number of minutes. Received: {args.time_budget}")
 
@@ -103,6 +112,29 @@ def settings_from_args(args):
     )
     if args.time_budget is not None and args.epochs is None:
         settings["epochs"] = UNBOUNDED_EPOCHS
+    if args.init:
+        settings.update(fine_tuning_settings(args))
+    return settings
+
+
+def fine_tuning_settings(args):
+    """The settings `--init RUN_DIR` fixes: the architecture, lengths and vocabularies of its model,
+    and, unless given, the fine-tuning learning rate and warmup."""
+    import os
+
+    from kseq.run_directory import RunDirectory
+
+    init = RunDirectory(args.init)
+    model = init.config["model"]
+    settings = {key: model[key] for key in presets.MODEL_KEYS if key in model}
+    settings.update(init=os.path.abspath(init.path), vocabulary_size=model["vocabulary_size"],
+                    joint_vocabulary=init.settings.get("joint_vocabulary", True))
+    for key in ("source_language", "target_language"):
+        if init.settings.get(key):
+            settings[key] = init.settings[key]
+    for key, value in FINE_TUNING.items():
+        if getattr(args, key) is None:
+            settings[key] = value
     return settings
 
 
