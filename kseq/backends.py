@@ -149,7 +149,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
     if backend == "tflite":
         return TextModelTranslator(run.tflite_path("text", variant), num_threads)
     # The ids model's app reads the tokenizer files shipped beside it in tflite/.
-    tokenizers = run.tflite_tokenizer_paths
+    model_path, tokenizers = run.tflite_path("ids", variant), run.tflite_tokenizer_paths
     run.vocabularies(tokenizers)
-    return IdsModelTranslator(run.tflite_path("ids", variant), tokenizers["source"], tokenizers["target"],
+    return IdsModelTranslator(model_path, tokenizers["source"], tokenizers["target"],
                               num_threads)
