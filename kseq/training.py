@@ -249,6 +249,8 @@ def train(settings, run, resume=False, callbacks=()):
                 best=best_logged_epoch(run.history_path, monitor) if resume else None,
                 averaged=bool(settings.get("ema_momentum")), validation_bleu=validation_bleu,
                 patience=settings.get("patience", 0)), initial_epoch)
+            if validation_bleu:
+                print(f"Validation BLEU: {validation_bleu.seconds:.0f} s of decoding in all.")
     training_seconds = time.time() - started
     if not chief:
         print("Training done: the chief worker evaluates and writes the run directory.")
