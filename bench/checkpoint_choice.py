@@ -7,9 +7,9 @@ One training run (`kseq.training.train`, no export) scores greedy BLEU on the
 first `--bleu-subset` validation sources after every epoch and keeps, beside
 model.keras (the best of those), the weights of the epoch with the lowest
 validation loss and those of the last epoch. Each is then scored on the whole
-test split (greedy, cased, every reference). `--train-pairs N` trains on the
-first N training pairs only (the valid and test splits stay whole): a smaller
-corpus, which over-fits sooner.
+test split (greedy, cased, every reference). `--train-pairs N` trains on N
+training pairs drawn at random (seed 0; the valid and test splits stay whole):
+a smaller corpus, which over-fits sooner.
 """
 
 import argparse
@@ -17,6 +17,7 @@ import csv
 import datetime
 import os
 import platform
+import random
 import sys
 import tempfile
 
@@ -33,10 +34,13 @@ from kseq.run_directory import RunDirectory, write_json  # noqa: E402
 from kseq.training import train as run_training  # noqa: E402
 
 
-def subset(data, pairs, directory):
-    """A corpus directory with the first `pairs` training pairs of `data` and its whole valid and test splits."""
+def subset(data, pairs, directory, seed=0):
+    """A corpus directory with `pairs` training pairs of `data`, drawn at random in their order
+    (spa-eng's file runs from short to long sentences), and its whole valid and test splits."""
     os.makedirs(directory, exist_ok=True)
-    write_tsv(os.path.join(directory, "train.tsv"), read_tsv(os.path.join(data, "train.tsv"))[:pairs])
+    train = read_tsv(os.path.join(data, "train.tsv"))
+    kept = sorted(random.Random(seed).sample(range(len(train)), min(pairs, len(train))))
+    write_tsv(os.path.join(directory, "train.tsv"), [train[i] for i in kept])
     for split in ("valid", "test"):
         write_tsv(os.path.join(directory, f"{split}.tsv"), read_tsv(os.path.join(data, f"{split}.tsv")))
     return directory
@@ -53,7 +57,7 @@ def best_epochs(history_file):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train-pairs", type=int, help="Train on the first N training pairs only.")
+    parser.add_argument("--train-pairs", type=int, help="Train on N training pairs drawn at random (seed 0).")
     parser.add_argument("--json", help="Also write the figures here.")
     train.add_arguments(parser.add_argument_group("training (as `kseq train`)"))
     args = parser.parse_args(argv)
