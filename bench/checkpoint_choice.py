@@ -1,15 +1,16 @@
 """Which epoch should model.keras hold? The best validation BLEU, the best validation loss, or the last.
 
     python bench/checkpoint_choice.py --data ../shared/data/spa-eng --time-budget 10 \
-        [--train-pairs 25000] [--bleu-subset 500] [--json OUT.json] [any train.py flag]
+        [--train-pairs 25000] [--bleu-subset 500] [--average 3] [--json OUT.json] [any train.py flag]
 
 One training run (`kseq.training.train`, no export) scores greedy BLEU on the
-first `--bleu-subset` validation sources after every epoch and keeps, beside
-model.keras (the best of those), the weights of the epoch with the lowest
-validation loss and those of the last epoch. Each is then scored on the whole
-test split (greedy, cased, every reference). `--train-pairs N` trains on N
-training pairs drawn at random (seed 0; the valid and test splits stay whole):
-a smaller corpus, which over-fits sooner.
+first `--bleu-subset` validation sources after every epoch, keeps the best
+epoch in model.keras and every epoch's weights beside it. The epoch with the
+lowest validation loss, the last epoch and the mean of the last `--average`
+epochs' weights (checkpoint averaging) are then scored on the whole test split
+as model.keras is (greedy, cased, every reference). `--train-pairs N` trains
+on N training pairs drawn at random (seed 0; the valid and test splits stay
+whole): a smaller corpus, which over-fits sooner.
 """
 
 import argparse
@@ -58,6 +59,7 @@ def best_epochs(history_file):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-pairs", type=int, help="Train on N training pairs drawn at random (seed 0).")
+    parser.add_argument("--average", type=int, default=3, help="Also score the mean of the last N epochs' weights.")
     parser.add_argument("--json", help="Also write the figures here.")
     train.add_arguments(parser.add_argument_group("training (as `kseq train`)"))
     args = parser.parse_args(argv)
@@ -72,24 +74,32 @@ def main(argv=None):
     settings["bleu_subset"] = settings["bleu_subset"] or 500
     run = RunDirectory.create(out)
     load_average = os.getloadavg()
-    kept = {name: os.path.join(run.path, f"{name}.weights.h5") for name in ("best_loss", "last")}
+    epoch_weights = os.path.join(run.path, "epochs", "{epoch}.weights.h5")
     metrics = run_training(settings, run, callbacks=[
-        keras.callbacks.ModelCheckpoint(kept["best_loss"], monitor="val_loss", save_best_only=True,
-                                        save_weights_only=True),
-        keras.callbacks.ModelCheckpoint(kept["last"], save_weights_only=True)])
+        keras.callbacks.ModelCheckpoint(epoch_weights, save_weights_only=True)])
 
     loss_epoch, bleu_epoch, last_epoch, rows = best_epochs(run.history_path)
     corpus = load_corpus(settings["data"])
     model = run.load_model()
-    vocabularies = run.vocabularies()
+    backend = KerasBackend(model, *run.vocabularies(), batch_size=settings["eval_batch_size"])
+
+    def weights(epoch):
+        model.load_weights(epoch_weights.format(epoch=epoch))
+        return model.get_weights()
+
+    def test_scores(values):
+        model.set_weights(values)
+        return evaluate(backend, corpus.test, settings["eval_batch_size"], verbose=False)[0]
+
     results = {"best val_bleu (model.keras)": (bleu_epoch, metrics["keras"])}
     for name, epoch in (("best val_loss", loss_epoch), ("last epoch", last_epoch)):
         same = next((scores for e, scores in results.values() if e == epoch), None)
-        if same is None:
-            model.load_weights(kept["best_loss" if name == "best val_loss" else "last"])
-            backend = KerasBackend(model, *vocabularies, batch_size=settings["eval_batch_size"])
-            same, _ = evaluate(backend, corpus.test, settings["eval_batch_size"], verbose=False)
-        results[name] = (epoch, same)
+        results[name] = (epoch, same or test_scores(weights(epoch)))
+    if last_epoch >= args.average:
+        # Checkpoint averaging: the mean of the last epochs' weights.
+        epochs = range(last_epoch - args.average + 1, last_epoch + 1)
+        average = [sum(values) / args.average for values in zip(*(weights(e) for e in epochs))]
+        results[f"average of the last {args.average} epochs"] = (f"{epochs[0]}-{epochs[-1]}", test_scores(average))
 
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load_average[0]:.1f} at the start "
                f"and {os.getloadavg()[0]:.1f} at the end, {datetime.date.today()}")
