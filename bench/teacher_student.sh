@@ -4,10 +4,10 @@
 #
 #   KERAS_BACKEND=jax bash bench/teacher_student.sh DATA_DIR OUT_DIR [TEACHER_MINUTES] [STUDENT_MINUTES] [teacher flags]
 #
-# 1. the `base` teacher trains alone for TEACHER_MINUTES (default 3), scored greedy on the whole
+# 1. the `base` teacher trains alone for TEACHER_MINUTES (default 2), scored greedy on the whole
 #    test split (its metrics.json) and then with beam 4 (bench/quality.py);
 # 2. `kseq distill` translates the training sources with the teacher's beam 4 and trains the
-#    `small` student on them for STUDENT_MINUTES (default 2), scored greedy on the test split;
+#    `small` student on them for STUDENT_MINUTES (default 1.5), scored greedy on the test split;
 # 3. beside it, the `small` control learns from the references alone;
 # 4. the student is exported and its TFLite ids model scored in float32 and dynamic int8 on the
 #    whole test split (bench/student_export.sh). That needs TensorFlow: where it is missing (the
@@ -15,10 +15,13 @@
 # With WITH_REFERENCES=1, a second student learns from the teacher's translations and the
 # references (it does not fit in 9 minutes beside the rest). TEACHER_PRESET and STUDENT_PRESET
 # (default base, small) let a CPU run the chain's wiring with `tiny` (tests/test_bench_teacher_student.py).
-# The `small` runs train in float32, so they export as they are. Every step writes
+# The budgets count `fit()` only. From the 2026-11-26 H100 timings (about 40 s of start-up and
+# vocabulary, the steps compiled before fit(), 111 s translating spa-eng's training sources,
+# about 30 s for each test evaluation) the defaults add up to about 9 minutes: an estimate,
+# not yet run. The `small` runs train in float32, so they export as they are. Every step writes
 # OUT_DIR/logs/STEP.log (and .json) as it ends.
 set -u
-DATA=$1; OUT=$2; TEACHER_MINUTES=${3:-3}; STUDENT_MINUTES=${4:-2}; shift $(( $# < 4 ? $# : 4 ))
+DATA=$1; OUT=$2; TEACHER_MINUTES=${3:-2}; STUDENT_MINUTES=${4:-1.5}; shift $(( $# < 4 ? $# : 4 ))
 TEACHER_PRESET=${TEACHER_PRESET:-base}; STUDENT_PRESET=${STUDENT_PRESET:-small}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LOGS=$OUT/logs; mkdir -p "$LOGS"
