@@ -239,7 +239,7 @@ def train(settings, run, resume=False, callbacks=()):
                 drop_history_after(run.history_path, initial_epoch)
             validation_bleu = (ValidationBleu(corpus.valid, source_vocabulary, target_vocabulary,
                                               settings["bleu_subset"], settings["eval_batch_size"])
-                               if settings.get("bleu_subset") else None)
+                               if settings.get("bleu_subset") and corpus.valid else None)
             monitor = "val_bleu" if validation_bleu else "val_loss"
             print("Checkpoint: model.keras keeps the epoch with the "
                   + (f"best greedy BLEU on {len(validation_bleu.sources)} validation sources."
