@@ -1,6 +1,6 @@
 """Size, speed and quality of each exported TFLite variant of a run.
 
-    python bench/tflite_variants.py RUN_DIR [--data TSV] [--limit N] [--threads 2]
+    python bench/tflite_variants.py RUN_DIR [--data TSV] [--limit N] [--threads 2] [--models text,ids] [--json OUT]
 
 For the text and ids models in float32, float16 and dynamic-range int8:
 file size, milliseconds per sentence and per generated token (batch 1,
@@ -27,6 +27,8 @@ def main(argv=None):
     parser.add_argument("--data", help="A TSV file (default: the run's test split).")
     parser.add_argument("--limit", type=int, help="Only the first N sources.")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--models", default="text,ids", help="Which TFLite models: text, ids or both.")
+    parser.add_argument("--json", help="Also write the rows here.")
     args = parser.parse_args(argv)
 
     run = RunDirectory(args.run_dir)
@@ -35,7 +37,10 @@ def main(argv=None):
     sources, references = sources[: args.limit], references[: args.limit]
 
     rows, reference_ids = [], {}
+    models = args.models.split(",")
     for kind, backend in (("text", "tflite"), ("ids", "tflite_ids")):
+        if kind not in models:
+            continue
         for variant in TFLITE_VARIANTS:
             path = run.tflite_path(kind, variant, check=False)
             if not os.path.isfile(path):
@@ -65,6 +70,9 @@ def main(argv=None):
     for r in rows:
         print(f"| {r['file']} | {r['megabytes']} | {r['ms_per_sentence']} | {r['ms_per_token']} | "
               f"{r['bleu']} | {r['chrf']} | {r['same_ids_as_float32']} % |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"sources": len(sources), "threads": args.threads, "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

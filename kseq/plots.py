@@ -11,20 +11,23 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def plot_training_curves(history_csv, out_png):
-    """Loss and accuracy per epoch, train vs validation, from Keras' CSVLogger file."""
+    """Loss and accuracy per epoch, train vs validation, and the validation BLEU when the
+    run logged it (`val_bleu`), from Keras' CSVLogger file."""
     with open(history_csv, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         raise ValueError(f"{history_csv} has no epochs to plot.")
     epochs = [int(row["epoch"]) + 1 for row in rows]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, metric in zip(axes, ("loss", "accuracy")):
+    metrics = ("loss", "accuracy", "bleu") if "val_bleu" in rows[0] else ("loss", "accuracy")
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4))
+    for axis, metric in zip(axes, metrics):
         for prefix, label in (("", "train"), ("val_", "validation")):
             if f"{prefix}{metric}" in rows[0]:
                 axis.plot(epochs, [float(row[f"{prefix}{metric}"]) for row in rows], "o-", label=label)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axis.set_ylabel("token accuracy" if metric == "accuracy" else "loss (label-smoothed)")
+        axis.set_ylabel({"accuracy": "token accuracy", "loss": "loss (label-smoothed)",
+                         "bleu": "greedy BLEU, validation subset"}[metric])
         axis.set_title(metric)
         axis.grid(alpha=0.3)
         axis.legend()

@@ -4,7 +4,7 @@ RUN_DIR/
   config.json          all settings (model, tokenizer, data, training), with its format version
   tokenizer.model      SentencePiece model (joint vocabulary), or
   source.model, target.model   with separate vocabularies
-  model.keras          the model with the best validation loss (weights, no optimizer state)
+  model.keras          the best epoch by validation BLEU, or loss (weights, no optimizer state)
   metrics.json         test scores (BLEU, chrF, exact match)
   history.csv, logs/   training history and TensorBoard logs
   curves.png           loss and accuracy per epoch, train vs validation

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import hashlib
 import importlib
-import math
 import os
 import sys
 import time
@@ -39,17 +38,22 @@ from kseq.model import with_dtype_policy
 from kseq.recipe import build_model, compile_model
 from kseq.run_directory import RunDirectory
 from kseq.time_budget import TimeBudget
-from kseq.training_callbacks import Throughput, training_callbacks
+from kseq.training_callbacks import Throughput, ValidationBleu, is_better, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
 
 
-def best_validation_loss(history_file):
-    """The lowest finite val_loss a run has logged (inf if none), so a resumed run keeps its best model."""
+def best_logged_epoch(history_file, monitor="val_loss"):
+    """The logs of the best epoch history.csv holds by `monitor` (`is_better`), or None,
+    so that a resumed run keeps its best model."""
     if not os.path.isfile(history_file):
-        return math.inf
+        return None
+    best = None
     with open(history_file, newline="") as f:
-        losses = [float(row["val_loss"]) for row in csv.DictReader(f) if row.get("val_loss")]
-    return min((loss for loss in losses if math.isfinite(loss)), default=math.inf)
+        for row in csv.DictReader(f):
+            logs = {key: float(value) for key, value in row.items() if key in ("val_loss", "val_bleu") and value}
+            if is_better(logs, best, monitor):
+                best = logs
+    return best
 
 
 def drop_history_after(history_file, epochs):
@@ -248,10 +252,20 @@ def train(settings, run, resume=False, callbacks=()):
         with writing(run):  # the checkpoints, backups, history and logs
             if resume:
                 drop_history_after(run.history_path, initial_epoch)
+            validation_bleu = (ValidationBleu(corpus.valid, source_vocabulary, target_vocabulary,
+                                              settings["bleu_subset"], settings["eval_batch_size"])
+                               if settings.get("bleu_subset") and corpus.valid else None)
+            monitor = "val_bleu" if validation_bleu else "val_loss"
+            print("Checkpoint: model.keras keeps the epoch with the "
+                  + (f"best greedy BLEU on {len(validation_bleu.sources)} validation sources."
+                     if validation_bleu else "lowest validation loss."))
             fit(model, train_data, valid_data, settings, training_callbacks(
                 run, throughput, resume, budget=budget, extra=callbacks,
-                best_loss=best_validation_loss(run.history_path) if resume else math.inf,
-                averaged=bool(settings.get("ema_momentum"))), initial_epoch)
+                best=best_logged_epoch(run.history_path, monitor) if resume else None,
+                averaged=bool(settings.get("ema_momentum")), validation_bleu=validation_bleu,
+                patience=settings.get("patience", 0)), initial_epoch)
+            if validation_bleu:
+                print(f"Validation BLEU: {validation_bleu.seconds:.0f} s of decoding in all.")
     training_seconds = time.time() - started
     if not chief:
         print("Training done: the chief worker evaluates and writes the run directory.")

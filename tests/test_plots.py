@@ -13,6 +13,15 @@ def test_training_curves(tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
 
 
+def test_training_curves_add_a_panel_for_the_validation_bleu(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,accuracy,loss,val_accuracy,val_bleu,val_loss\n0,0.5,3.0,0.6,10.0,2.5\n"
+                       "1,0.7,2.0,0.72,14.5,1.9\n")
+    plot_training_curves(history, tmp_path / "curves.png")
+    header = (tmp_path / "curves.png").read_bytes()
+    assert header[:8] == PNG and int.from_bytes(header[16:20], "big") == 3 * 5 * 120  # three panels wide
+
+
 def test_empty_history_is_refused(tmp_path):
     history = tmp_path / "history.csv"
     history.write_text("epoch,loss\n")

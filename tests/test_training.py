@@ -97,7 +97,7 @@ def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_pat
     import signal
 
     out = tmp_path / "run"
-    settings = tiny_settings(epochs=3, data=str(tiny_data))  # tiny_run's
+    settings = tiny_settings(epochs=3, data=str(tiny_data), bleu_subset=32)  # tiny_run's, scored by BLEU
     with subprocess.Popen([sys.executable, "-c", HOLD_IN_THE_SECOND_EPOCH, json.dumps(settings), str(out)],
                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         output = read_until(process, "Holding in the second epoch.")
@@ -113,6 +113,7 @@ def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_pat
     with open(tiny_run[0] / "history.csv") as f:
         reference = list(csv.DictReader(f))
     assert [row["epoch"] for row in resumed_history] == ["0", "1", "2"]
+    assert all(row["val_bleu"] for row in resumed_history)  # the checkpoint's score, before and after
     final, expected = float(resumed_history[-1]["val_loss"]), float(reference[-1]["val_loss"])
     assert abs(final - expected) < 0.05 * expected, (final, expected)
     assert json.loads((out / "metrics.json").read_text())["keras"]["sentences"] == tiny_run[1]["keras"]["sentences"]
@@ -421,6 +422,18 @@ def test_data_parallel_on_two_devices_matches_one_device(jax_run, tmp_path):
 def test_data_parallel_is_refused_on_tensorflow(capsys, tmp_path):
     code, _, err = kseq_train(capsys, "--preset", "tiny", "--distribute", "data_parallel", "--out", tmp_path / "run")
     assert code == 2 and "KERAS_BACKEND=jax" in err and err.count("\n") == 1
+
+
+def test_a_resumed_run_finds_its_best_epoch_in_the_history(tmp_path):
+    from kseq.training import best_logged_epoch
+
+    history = tmp_path / "history.csv"
+    assert best_logged_epoch(history) is None
+    history.write_text("epoch,loss,val_bleu,val_loss\n0,3.0,10.5,2.5\n1,2.0,12.0,2.6\n2,nan,0.0,nan\n")
+    assert best_logged_epoch(history) == {"val_bleu": 10.5, "val_loss": 2.5}
+    assert best_logged_epoch(history, "val_bleu") == {"val_bleu": 12.0, "val_loss": 2.6}
+    history.write_text("epoch,loss,val_loss\n0,3.0,2.5\n")  # a run that chose by loss
+    assert best_logged_epoch(history, "val_loss") == {"val_loss": 2.5}
 
 
 def test_subword_sampling_segments_the_training_pairs_anew_each_epoch():

@@ -140,7 +140,8 @@ def fine_tuning_settings(args):
 
 def saved_settings(run):
     """The settings of the run to resume, checked to hold every key training reads."""
-    settings = {"subword_alpha": 0.0, **run.settings}  # runs from before subword sampling
+    # Runs from before subword sampling, and from before the checkpoint chosen by BLEU.
+    settings = {"subword_alpha": 0.0, "bleu_subset": 0, "patience": 0, **run.settings}
     missing = [key for key in presets.PRESETS["small"] if key not in settings]
     if missing:
         raise RunDirectoryError(f"{run.config_path} lacks the settings {', '.join(missing)}: it was damaged "
