@@ -189,12 +189,10 @@ def train(settings, run, resume=False, callbacks=()):
           f"{len(corpus.test)} test pairs; {len(corpus.skipped)} bad lines skipped.")
     if resume:
         source_vocabulary, target_vocabulary = run.vocabularies()
-    elif settings.get("init"):  # fine-tuning keeps the vocabularies of the model it starts from
-        source_vocabulary, target_vocabulary = RunDirectory(settings["init"]).vocabularies()
-        with writing(run):
-            run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
     else:
-        source_vocabulary, target_vocabulary = build_vocabularies(corpus.train, settings)
+        # Fine-tuning keeps the vocabularies of the model it starts from.
+        source_vocabulary, target_vocabulary = (RunDirectory(settings["init"]).vocabularies() if settings.get("init")
+                                                else build_vocabularies(corpus.train, settings))
         with writing(run):
             run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
     print(f"Tokenizer: {target_vocabulary.size} pieces"
