@@ -19,7 +19,7 @@ from kseq.decoding import greedy_decode
 from kseq.evaluation import group_references
 from kseq.model import with_dtype_policy
 from kseq.run_directory import RunDirectory
-from kseq.translator import Translator
+from kseq.tf.translator import Translator
 
 
 def decode_all(model, source_ids, batch_size=64):

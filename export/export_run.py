@@ -10,7 +10,7 @@ from kseq.atomic import atomic_directory
 from kseq.errors import ArtifactExistsError, UsageError
 from kseq.run_directory import EXPORT_FORMATS as FORMATS, TFLITE_METADATA, RunDirectory, write_json
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
-from kseq.translator import Translator
+from kseq.tf.translator import Translator
 
 
 def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, overwrite=False,

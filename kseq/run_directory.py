@@ -201,7 +201,7 @@ class RunDirectory:
 
     def tokenizers(self):
         """(source, target) `Tokenizer` layers, for TensorFlow graphs (the exports)."""
-        from kseq.tokenizer import Tokenizer  # needs TensorFlow
+        from kseq.tf.tokenizer import Tokenizer  # needs TensorFlow
 
         source, target = self._tokenizer_protos()
         return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")

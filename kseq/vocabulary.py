@@ -1,6 +1,6 @@
 """A SentencePiece vocabulary in plain Python: learned, applied and reversed without TensorFlow.
 
-The `Tokenizer` layer (`kseq.tokenizer`) runs the same model file inside
+The `Tokenizer` layer (`kseq.tf.tokenizer`) runs the same model file inside
 TensorFlow graphs with tensorflow-text's kernels, for the exports. Training
 and evaluation tokenize here, with the `sentencepiece` package, so that they
 run on any Keras backend, on machines with no TensorFlow at all. Both give

@@ -71,7 +71,7 @@ def tiny_run(tmp_path_factory, tiny_data):
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_run):
     from kseq.run_directory import RunDirectory
-    from kseq.translator import Translator
+    from kseq.tf.translator import Translator
 
     run = RunDirectory(tiny_run[0])
     return Translator(run.load_model(), *run.tokenizers())

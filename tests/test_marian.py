@@ -79,7 +79,7 @@ class HostilePayload:
 
 
 def test_vocabularies_tokenize_as_marian_in_python_and_in_tensorflow(checkpoint):
-    from kseq.tokenizer import Tokenizer
+    from kseq.tf.tokenizer import Tokenizer
 
     vocabularies = checkpoint.vocabularies
     source_proto, target_proto = vocabularies.protos()

@@ -72,7 +72,7 @@ def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
     from kseq.data import load_corpus
     from kseq.decoding import greedy_decode
     from kseq.run_directory import RunDirectory
-    from kseq.translator import Translator
+    from kseq.tf.translator import Translator
 
     run_dir, _ = tiny_run
     run = RunDirectory(run_dir)

@@ -4,7 +4,7 @@ import sentencepiece
 import tensorflow as tf
 
 from kseq.data import read_tsv
-from kseq.tokenizer import END_ID, PAD_ID, START_ID, UNKNOWN_ID, Tokenizer
+from kseq.tf.tokenizer import END_ID, PAD_ID, START_ID, UNKNOWN_ID, Tokenizer
 
 TEXTS = ["Hello world.", "Hola mundo.", "¿Cómo estás?", "Good morning, my friend."] * 20
 

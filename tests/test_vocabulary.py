@@ -33,7 +33,7 @@ def test_bad_arguments_and_files_are_explained(tmp_path):
 def test_same_ids_and_text_as_the_tokenizer_layer_on_the_spa_eng_test_split(spa_eng, spa_eng_vocabulary):
     """Training tokenizes with `sentencepiece`; the exports with tensorflow-text: they must agree."""
     from kseq.data import load_corpus
-    from kseq.tokenizer import Tokenizer
+    from kseq.tf.tokenizer import Tokenizer
 
     corpus = load_corpus(str(spa_eng))
     vocabulary = Vocabulary(spa_eng_vocabulary)
