@@ -1,6 +1,6 @@
 """TensorFlow's CPU allocator: malloc against its BFC pool, side by side, on the `small` preset.
 
-    python bench/cpu_allocator.py [--data ../shared/data/spa-eng] [--steps 15] [--rounds 2]
+    python bench/cpu_allocator.py [--data spa-eng] [--steps 15] [--rounds 2]
 
 Each round runs two fresh processes, one per allocator (`TF_CPU_ALLOCATOR_USE_BFC`
 false, then true: TensorFlow reads it once, at its first allocation). Each
@@ -22,6 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from kseq.public_corpora import resolve_data  # noqa: E402  (after the path above)
 
 ALLOCATORS = {"malloc": "false", "bfc": "true"}
 
@@ -84,11 +86,12 @@ def run_child(allocator, args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.path.join("..", "shared", "data", "spa-eng"))
+    parser.add_argument("--data", default="spa-eng", help="A corpus directory, or a public corpus name (`kseq data`).")
     parser.add_argument("--steps", type=int, default=15, help="Timed steps per run (3 runs a process).")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.data = resolve_data(args.data)
     if args.child:
         print(json.dumps(measure(args.data, args.steps)))
         return

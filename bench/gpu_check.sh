@@ -2,7 +2,7 @@
 # The GPU training check in one call: a cold `base` run on JAX, its speed, compile time, BLEU
 # against time and a profile trace of steady steps.
 #
-#   bash bench/gpu_check.sh [DATA] [OUT_DIR]       # defaults: ../shared/data/spa-eng, ./gpu-check
+#   bash bench/gpu_check.sh DATA [OUT_DIR]   # DATA: a corpus directory (`kseq data spa-eng` fetches one); OUT_DIR: ./gpu-check
 #
 # Environment (all optional):
 #   WHEELS=DIR      install DIR/*.whl first, offline, into a scratch site (a GPU image with JAX
@@ -23,7 +23,7 @@
 #   PRESET=tiny EPOCHS=2 EXTRA="--peak-tflops 1" bash bench/gpu_check.sh DATA.tsv /tmp/check
 set -uo pipefail
 cd "$(dirname "$0")/.."
-DATA=${1:-../shared/data/spa-eng}; OUT=${2:-gpu-check}
+DATA=${1:?usage: bash bench/gpu_check.sh DATA [OUT_DIR]}; OUT=${2:-gpu-check}
 PRESET=${PRESET:-base}; EPOCHS=${EPOCHS:-20}; LIMIT_S=${LIMIT_S:-420}; PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 

@@ -1,6 +1,6 @@
 """Quality per model and decoder: BLEU, chrF, size and decoding ms/token, side by side.
 
-    python bench/quality.py RUN_DIR [RUN_DIR ...] [--data ../shared/data/spa-eng/test.tsv]
+    python bench/quality.py RUN_DIR [RUN_DIR ...] [--data TEST.tsv]
         [--beam-widths 1,4] [--limit N] [--batch-size 64] [--json OUT]
 
 For every run directory (a teacher, a student, recipes to compare) and every

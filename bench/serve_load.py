@@ -1,7 +1,7 @@
 """`kseq serve` under load on loopback: sentences/s, p50/p99 latency and errors, with and without batching.
 
     python bench/serve_load.py RUN_DIR [--backend saved_model] [--requests 200]
-        [--concurrency 1,8,32] [--data ../shared/data/spa-eng/test.tsv]
+        [--concurrency 1,8,32] [--data TEST.tsv]
 
 For each setting (dynamic batching on, then off) it starts the server, and at
 each concurrency sends `--requests` requests of one sentence each from that

@@ -15,10 +15,7 @@
 # With WITH_REFERENCES=1, a second student learns from the teacher's translations and the
 # references (it does not fit in 9 minutes beside the rest). TEACHER_PRESET and STUDENT_PRESET
 # (default base, small) let a CPU run the chain's wiring with `tiny` (tests/test_bench_teacher_student.py).
-# The budgets count `fit()` only. From the 2026-11-26 H100 timings (about 40 s of start-up and
-# vocabulary, the steps compiled before fit(), 111 s translating spa-eng's training sources,
-# about 30 s for each test evaluation) the defaults add up to about 9 minutes: an estimate,
-# not yet run. The `small` runs train in float32, so they export as they are. Every step writes
+# The budgets count `fit()` only; BENCHMARKS.md ("Teacher and student") sizes the defaults. The `small` runs train in float32, so they export as they are. Every step writes
 # OUT_DIR/logs/STEP.log (and .json) as it ends.
 set -u
 DATA=$1; OUT=$2; TEACHER_MINUTES=${3:-2}; STUDENT_MINUTES=${4:-1.5}; shift $(( $# < 4 ? $# : 4 ))
