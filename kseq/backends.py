@@ -88,6 +88,7 @@ class SavedModelBackend:
                 f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
                 f"with `kseq export {run.path} --formats saved_model`.") from None
         self.loaded = loaded
+        self.signatures = loaded.signatures  # every exported signature, by name (`kseq serve` offers them)
         self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
         if beam_width == 1:
             self.serve = loaded.signatures["serving_default"]

@@ -309,6 +309,13 @@ class RunDirectory:
                       if os.path.isfile(self.tflite_path(kind, variant, check=False))]
         return pairs
 
+    # --- The model's shape ---
+
+    @property
+    def model_config(self):
+        """The model's Keras config (`Seq2SeqTransformer.get_config()`: its sizes), as config.json keeps it."""
+        return self.config["model"]
+
 
 def write_json(path, value):
     """Writes JSON atomically: a reader sees the old file or the new one."""

@@ -108,7 +108,7 @@ def test_a_vocabulary_with_other_special_ids_is_refused(run_copy):
 def test_a_foreign_vocabulary_ends_translate_and_serve_in_one_line(capsys, monkeypatch, run_copy, foreign_vocabulary):
     from conftest import run_kseq
 
-    from kseq.serving import ServedModel
+    from kseq.served_model import ServedModel
 
     (run_copy / "tokenizer.model").write_bytes(foreign_vocabulary)
     code, _, err = run_kseq(capsys, "translate", run_copy, "--backend", "keras", stdin="Hello.\n",

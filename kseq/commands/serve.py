@@ -31,7 +31,8 @@ def run(args):
 
     import uvicorn
 
-    from kseq.serving import MB, ServedModel, create_app
+    from kseq.served_model import ServedModel
+    from kseq.serving import MB, create_app
 
     if args.max_batch_size < 1:
         raise UsageError(f"--max-batch-size must be at least 1. Received: {args.max_batch_size}")
