@@ -2,12 +2,15 @@
 
 Each backend has `translate(texts) -> (translations, ids)`: a list of
 strings and an int32 array (batch, max_length) of output token ids.
-`kseq.batch_translation.translate_batches` feeds it many texts.
+`kseq.batch_translation.translate_batches` feeds it many texts. Each backend
+imports its runtime when it is chosen (Keras, TensorFlow through `kseq.tf`,
+LiteRT), so the commands read `BACKENDS` without loading any of them.
 """
 
 import numpy as np
 
-from kseq.errors import RunDirectoryError, UsageError
+from kseq.data import pad_rows
+from kseq.errors import UsageError
 from kseq.run_directory import TFLITE_VARIANTS, RunDirectory
 from kseq.special_ids import END_ID
 
@@ -53,8 +56,6 @@ class KerasBackend:
                    beam_width=beam_width, batch_size=batch_size)
 
     def translate(self, texts):
-        from kseq.data import pad_rows
-
         texts = list(texts)
         if not texts:
             return [], np.zeros((0, self.model.max_target_length), np.int32)
@@ -68,41 +69,6 @@ class KerasBackend:
         if self.batch_size:
             return -(-count // self.batch_size) * self.batch_size
         return 1 << max(0, count - 1).bit_length()  # a power of two
-
-
-class SavedModelBackend:
-    """The newest `saved_model/<version>/`, through its `serving_default` signature
-    (or `translate_beam`, with `beam_width` > 1: the width it was exported with)."""
-
-    def __init__(self, run_dir, beam_width=1):
-        import tensorflow as tf
-        import tensorflow_text  # noqa: F401  registers the SentencePiece ops
-
-        run = RunDirectory(run_dir)
-        self._tf = tf
-        self.path = run.latest_saved_model_path()
-        try:
-            loaded = tf.saved_model.load(self.path)
-        except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
-            raise RunDirectoryError(
-                f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
-                f"with `kseq export {run.path} --formats saved_model`.") from None
-        self.loaded = loaded
-        self.signatures = loaded.signatures  # every exported signature, by name (`kseq serve` offers them)
-        self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
-        if beam_width == 1:
-            self.serve = loaded.signatures["serving_default"]
-            return
-        exported = self.exported_beam_width
-        if exported != beam_width:
-            raise UsageError(
-                f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
-                f"`kseq export {run.path} --formats saved_model --beam-width {beam_width}`.")
-        self.serve = loaded.signatures["translate_beam"]
-
-    def translate(self, texts):
-        outputs = self.serve(text=self._tf.constant(list(texts), self._tf.string))
-        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
 
 
 def load(run_dir, backend="keras", variant="float32", max_length=None, num_threads=2, beam_width=1,
@@ -144,6 +110,8 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
     # files: on every backend they must match the model.
     run.vocabularies()
     if backend == "saved_model":
+        from kseq.tf.saved_model_backend import SavedModelBackend  # needs TensorFlow: only this backend
+
         return SavedModelBackend(run_dir, beam_width)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 

@@ -31,7 +31,7 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
     translations, ids = [None] * len(texts), [None] * len(texts)
     bar = None
     if progress:
-        import keras
+        import keras  # for the bar alone: LiteRT translates without Keras (or the TensorFlow it loads)
 
         bar = keras.utils.Progbar(len(texts), unit_name="sentence", interval=0.05 if sys.stdout.isatty() else 30)
     for start in range(0, len(texts), batch_size):

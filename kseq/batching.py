@@ -6,7 +6,7 @@ step once per batch shape, 35 to 59 s each for the `base` preset on a GPU, so
 the shapes are few: at most `MAX_BUCKETS` lengths, chosen to waste the fewest
 positions on the data, and every batch of a bucket has the same number of
 rows, the last one filled up with padding rows that weigh nothing.
-This module imports NumPy and Keras only.
+This module imports NumPy and Keras only; `as_tf_dataset` asks `kseq.tf` for TensorFlow's view.
 """
 
 import bisect
@@ -196,30 +196,10 @@ class LengthBatches(keras.utils.PyDataset):
         self.resegmented = float(fits.mean())
 
     def as_tf_dataset(self):
-        """The same batches as a `tf.data.Dataset`, for TensorFlow's `fit()` and its strategies.
+        """The same batches as a `tf.data.Dataset`, for TensorFlow's `fit()` and its strategies."""
+        from kseq.tf.datasets import length_batches_dataset  # needs TensorFlow: on its backend only
 
-        Keras' own conversion fixes every shape it sees in the first two
-        batches; these vary by bucket. Each pass over it is one epoch, in
-        its own order (drawn when the pass starts: Keras stops reading at
-        the epoch's last batch, so nothing may wait for the generator's end).
-        """
-        import tensorflow as tf
-
-        ids = tf.TensorSpec((None, None), tf.int32)
-        signature = ({"encoder_inputs": ids, "decoder_inputs": ids}, ids,
-                     tf.TensorSpec((None, None), tf.float32))
-
-        first = [True]
-
-        def epoch():
-            if not first[0]:
-                self.on_epoch_end()
-            first[0] = False
-            for index in range(len(self)):
-                yield self[index]
-
-        dataset = tf.data.Dataset.from_generator(epoch, output_signature=signature)
-        return dataset.apply(tf.data.experimental.assert_cardinality(len(self))).prefetch(2)
+        return length_batches_dataset(self)
 
 
 def _where_rows(condition, ids, other):

@@ -1,6 +1,7 @@
 """How training spreads over devices: one, every local one (TensorFlow or JAX), or several machines.
 
-TensorFlow is imported only by the TensorFlow strategies.
+This module imports neither Keras nor TensorFlow (`kseq train --help` reads `STRATEGIES`):
+TensorFlow's strategies live in `kseq.tf.strategies`, imported by the functions that use them.
 """
 
 import contextlib
@@ -41,18 +42,9 @@ def make_strategy(name):
             raise UsageError(f"`--distribute {name}` is a TensorFlow strategy; this is the {backend} "
                              "backend: use `--distribute data_parallel` there.")
         return SingleDevice()
-    import tensorflow as tf
+    from kseq.tf.strategies import make_tf_strategy  # TensorFlow's own, on its backend only
 
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([device.name for device in devices])
-    if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise UsageError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
-                             "and this one's index (see the README: \"One training path\").")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    return make_tf_strategy(name)
 
 
 class SingleDevice:
@@ -100,52 +92,14 @@ def num_workers():
 
 
 def shard_batches(dataset):
-    """Shards each batch across the workers' replicas (the batches are the same on every worker, same seed).
+    """Each worker's share of every batch of a `tf.data.Dataset`: `kseq.tf.strategies.shard_batches`."""
+    from kseq.tf import strategies  # only multi-worker training on TensorFlow shards
 
-    Said explicitly: the default policy looks for files to shard first, and warns.
-    """
-    import tensorflow as tf
-
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.with_options(options)
+    return strategies.shard_batches(dataset)
 
 
 def fit_across_workers(model):
-    """Works around Keras 3.15's `fit()` under `MultiWorkerMirroredStrategy` (keras-team/keras#20585).
+    """Lets `model.fit()` run under `MultiWorkerMirroredStrategy`: `kseq.tf.strategies.fit_across_workers`."""
+    from kseq.tf import strategies  # only multi-worker training on TensorFlow needs it
 
-    Keras all-reduces the first batch to build the model's metrics and loss, which
-    fails as workers hold batches of different shapes: this builds them from the
-    local batch. Then it averages each step's logs across replicas along axis 0,
-    which scalars lack: the steps here return them with one axis. Written by hand
-    because Keras offers no hook for either; remove it once Keras fixes them.
-    """
-    import tensorflow as tf
-
-    strategy = model.distribute_strategy
-
-    def build_from_local_batch(iterator=None, data_batch=None):
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = tf.nest.map_structure(
-                    lambda value: strategy.experimental_local_results(value)[0], next(batches))
-                break
-        with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)
-
-    def with_an_axis(step):
-        from keras import ops
-
-        return lambda data: {name: ops.reshape(value, (1,)) for name, value in step(data).items()}
-
-    model._maybe_symbolic_build = build_from_local_batch
-    model.train_step = with_an_axis(model.train_step)
-    model.test_step = with_an_axis(model.test_step)
-
-
-def split_cpu(count):
-    """Splits the CPU into `count` logical devices; call before TensorFlow starts."""
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    strategies.fit_across_workers(model)

@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import sentencepiece
 from ai_edge_litert.interpreter import Interpreter, InterpreterWithCustomOps
 
 from kseq.errors import RunDirectoryError
@@ -71,8 +72,6 @@ class IdsModelTranslator:
     """
 
     def __init__(self, path, source_spiece, target_spiece, num_threads=2):
-        import sentencepiece
-
         self.model = LiteRTModel(path, num_threads)
         self.source = sentencepiece.SentencePieceProcessor(model_file=str(source_spiece))
         self.target = sentencepiece.SentencePieceProcessor(model_file=str(target_spiece))

@@ -8,7 +8,8 @@ only, never pickled code. `MarianCheckpoint.to_keras()` builds the
 (post-layer-norm, Marian's activation, sinusoidal positions, scaled
 embeddings, `final_logits_bias`), and `MarianVocabularies` gives the two
 SentencePiece models kseq tokenizes with. `kseq import` (`kseq.commands.import_model`)
-writes them into a run directory.
+writes them into a run directory. It imports Keras only to build the model
+(`to_keras`): `kseq import --help` reads `DEFAULT_MAX_LENGTH` without it.
 """
 
 import collections
@@ -18,9 +19,13 @@ import pickle
 import zipfile
 
 import numpy as np
+from sentencepiece import sentencepiece_model_pb2
 
 from kseq.errors import MissingFileError, RunDirectoryError, UsageError
+from kseq.presets import PRESETS
+from kseq.run_directory import RunDirectory
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
+from kseq.vocabulary import Vocabulary
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 VOCABULARY_FILES = ("source.spm", "target.spm", "vocab.json")
@@ -185,8 +190,6 @@ class MarianVocabularies:
     """
 
     def __init__(self, vocab, source_spm, target_spm, pad, unknown, end):
-        from sentencepiece import sentencepiece_model_pb2
-
         self.vocab = vocab
         self.marian_size = max(vocab.values()) + 1
         pieces = {i: piece for piece, i in vocab.items()}
@@ -217,8 +220,6 @@ class MarianVocabularies:
         return self._proto(self.source_proto), self._proto(self.target_proto)
 
     def _proto(self, original):
-        from sentencepiece import sentencepiece_model_pb2
-
         own = {p.piece: (p.score, p.type) for p in original.pieces if p.type not in (UNKNOWN, CONTROL)}
         # A character this model does not know comes out of SentencePiece as itself (an unknown
         # piece), and Marian then finds it in vocab.json if the other side's model knows it.
@@ -441,10 +442,6 @@ def import_marian(model, out, max_length=DEFAULT_MAX_LENGTH, log=print):
     `max_length` bounds sources and outputs, in tokens (the checkpoint's
     `max_position_embeddings` at most): the exports' buffers and caches have that size.
     """
-    from kseq.presets import PRESETS
-    from kseq.run_directory import RunDirectory
-    from kseq.vocabulary import Vocabulary
-
     folder = resolve(model)
     checkpoint = MarianCheckpoint(folder)
     log(f"Read {checkpoint.weights_path}: {len(checkpoint.tensors)} tensors, "

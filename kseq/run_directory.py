@@ -16,7 +16,7 @@ RUN_DIR/
 
 Training, export, the backends, the commands and the benchmarks all go
 through `RunDirectory`. It imports neither TensorFlow nor Keras until a
-model or a `Tokenizer` layer is loaded.
+model or a `Tokenizer` layer (`kseq.tf`) is loaded.
 """
 
 import datetime
@@ -27,6 +27,7 @@ import zipfile
 from kseq.atomic import atomic_file
 from kseq.errors import MissingFileError, RunDirectoryError
 from kseq.special_ids import END_ID, PAD_ID, START_ID, UNKNOWN_ID
+from kseq.vocabulary import Vocabulary
 
 FORMAT_VERSION = 1
 
@@ -195,8 +196,6 @@ class RunDirectory:
 
         `paths`: {"source": path, "target": path} of other copies (default: `tokenizer_paths`).
         """
-        from kseq.vocabulary import Vocabulary
-
         return tuple(Vocabulary(proto) for proto in self._tokenizer_protos(paths))
 
     def tokenizers(self):
@@ -207,8 +206,6 @@ class RunDirectory:
         return Tokenizer(proto=source, name="source_tokenizer"), Tokenizer(proto=target, name="target_tokenizer")
 
     def _tokenizer_protos(self, paths=None):
-        from kseq.vocabulary import Vocabulary
-
         protos = []
         for side, path in (paths or self.tokenizer_paths).items():
             if not os.path.isfile(path):

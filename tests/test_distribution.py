@@ -11,7 +11,7 @@ from conftest import REPO
 # Two logical CPU devices must exist before TensorFlow starts: a fresh process.
 MIRRORED_TRAIN = """
 import sys
-from kseq.distribution import split_cpu
+from kseq.tf.strategies import split_cpu
 split_cpu(2)
 from kseq.commands import main
 main(["train", *sys.argv[1:]])

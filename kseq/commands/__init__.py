@@ -5,7 +5,8 @@
 It alone imports both the library (`kseq`) and `export/`; `train.py` and
 `python -m export` are thin wrappers over it. Each command is a module here
 with `HELP`, `add_arguments(parser)` and `run(args)`. Defining the commands
-imports neither TensorFlow nor Keras, so `kseq --help` answers at once.
+imports neither TensorFlow, Keras nor Matplotlib, so `kseq --help` answers at
+once: the modules that load them are imported inside `run`.
 The library raises `kseq.errors.KseqError`s; `main` alone turns them into
 one line on stderr and an exit code.
 """
@@ -15,6 +16,7 @@ import importlib
 import os
 import sys
 
+from kseq.console import quiet_tensorflow
 from kseq.errors import KseqError
 
 COMMANDS = ("train", "import", "distill", "export", "serve", "translate", "evaluate", "parity", "attention", "data")
@@ -36,8 +38,6 @@ def build_parser():
 
 def main(argv=None):
     """Runs one command; a `KseqError` ends it with `kseq COMMAND: error: ...` and its exit code."""
-    from kseq.console import quiet_tensorflow
-
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv[1:]  # what the command was given, for checks that need the flags as typed

@@ -1,5 +1,10 @@
 """kseq attention RUN_DIR SENTENCE [--out attention.png]: where the last decoder layer looked."""
 
+import numpy as np
+
+from kseq.run_directory import RunDirectory
+from kseq.special_ids import END_ID
+
 HELP = "Draw the cross-attention map of a translation."
 
 
@@ -10,12 +15,8 @@ def add_arguments(parser):
 
 
 def run(args):
-    import numpy as np
-
     from kseq.attention import cross_attention
     from kseq.plots import plot_attention
-    from kseq.run_directory import RunDirectory
-    from kseq.special_ids import END_ID
 
     run = RunDirectory(args.run_dir)
     source_vocabulary, target_vocabulary = run.vocabularies()

@@ -7,7 +7,7 @@ nothing. Any command's `--data NAME` then reads it (an existing path NAME wins),
 and downloads it first if it is not there yet.
 """
 
-from kseq.public_corpora import PUBLIC_CORPORA
+from kseq.public_corpora import PUBLIC_CORPORA, fetch_corpus
 
 HELP = "Download a public corpus (spa-eng) for --data."
 
@@ -18,8 +18,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    from kseq.public_corpora import fetch_corpus
-
     directory = fetch_corpus(args.name)
     print(directory)
     print(f"Train on it with `kseq train --data {args.name}` (or --data {directory}).")

@@ -3,8 +3,12 @@
 import os
 import sys
 
-from kseq.backends import BACKENDS
+from kseq.backends import BACKENDS, load
 from kseq.commands.translate import add_backend_arguments
+from kseq.data import load_corpus, read_tsv
+from kseq.evaluation import evaluate
+from kseq.public_corpora import resolve_data
+from kseq.run_directory import RunDirectory, write_json
 
 HELP = "BLEU, chrF and speed for each backend."
 EVALUATION_FILE = "evaluation.json"
@@ -24,12 +28,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    from kseq.backends import load
-    from kseq.data import load_corpus, read_tsv
-    from kseq.evaluation import evaluate
-    from kseq.public_corpora import resolve_data
-    from kseq.run_directory import RunDirectory, write_json
-
     run_dir = RunDirectory(args.run_dir)
     run_dir.config  # fails early, naming the file, if RUN_DIR is not a run
     args.data = resolve_data(args.data)

@@ -7,12 +7,12 @@ The run directory then works with every other command: translate, evaluate,
 serve, export, parity, and `kseq train --init RUN_DIR` to fine-tune it.
 """
 
+from kseq.marian import DEFAULT_MAX_LENGTH, import_marian
+
 HELP = "Import a pretrained Marian (Opus-MT) model as a run directory."
 
 
 def add_arguments(parser):
-    from kseq.marian import DEFAULT_MAX_LENGTH
-
     parser.add_argument("model", metavar="MODEL", help="A Hub name (Helsinki-NLP/opus-mt-en-es) or a local folder.")
     parser.add_argument("--out", required=True, help="The run directory to write (new or empty).")
     parser.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH, metavar="N",
@@ -21,7 +21,5 @@ def add_arguments(parser):
 
 
 def run(args):
-    from kseq.marian import import_marian
-
     import_marian(args.model, args.out, args.max_length, log=lambda message: print(message, flush=True))
     print(f"Next: `kseq export {args.out}`, or fine-tune with `kseq train --init {args.out} --data DIR`.")

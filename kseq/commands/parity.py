@@ -6,6 +6,13 @@ ids are identical to Keras' (and of identical strings), with the first
 disagreement of each backend.
 """
 
+import json
+
+from export.parity import check_parity
+from kseq.data import load_corpus, read_tsv
+from kseq.evaluation import group_references
+from kseq.run_directory import RunDirectory
+
 HELP = "Check that every export decodes exactly like the Keras model."
 
 
@@ -16,13 +23,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
-
-    from export.parity import check_parity
-    from kseq.data import load_corpus, read_tsv
-    from kseq.evaluation import group_references
-    from kseq.run_directory import RunDirectory
-
     pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).settings["data"]).test
     texts, _ = group_references(pairs)
     print(json.dumps(check_parity(args.run_dir, texts[: args.limit]), indent=2, ensure_ascii=False))

@@ -4,7 +4,10 @@ or stdin line by line, with any backend."""
 import json
 import sys
 
-from kseq.backends import BACKENDS, VARIANTS
+from kseq.backends import BACKENDS, VARIANTS, load
+from kseq.batch_translation import translate_batches
+from kseq.run_directory import RunDirectory
+from kseq.tasks import output_key
 
 HELP = "Translate (or summarize, generate: the run's task) arguments, or stdin line by line."
 
@@ -28,11 +31,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    from kseq.backends import load
-    from kseq.batch_translation import translate_batches
-    from kseq.run_directory import RunDirectory
-    from kseq.tasks import output_key
-
     translator = load(args.run_dir, args.backend, args.variant, beam_width=args.beam_width)
     key = output_key(RunDirectory(args.run_dir).task)
 

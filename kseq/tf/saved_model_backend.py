@@ -1,0 +1,38 @@
+"""The SavedModel export as a translator (`kseq.load(RUN_DIR, backend="saved_model")`)."""
+
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  registers the SentencePiece ops
+
+from kseq.errors import RunDirectoryError, UsageError
+from kseq.run_directory import RunDirectory
+
+
+class SavedModelBackend:
+    """The newest `saved_model/<version>/`, through its `serving_default` signature
+    (or `translate_beam`, with `beam_width` > 1: the width it was exported with)."""
+
+    def __init__(self, run_dir, beam_width=1):
+        run = RunDirectory(run_dir)
+        self.path = run.latest_saved_model_path()
+        try:
+            loaded = tf.saved_model.load(self.path)
+        except (tf.errors.OpError, OSError, ValueError, IndexError) as error:
+            raise RunDirectoryError(
+                f"{self.path} is damaged ({type(error).__name__}: {error}): export it again "
+                f"with `kseq export {run.path} --formats saved_model`.") from None
+        self.loaded = loaded
+        self.signatures = loaded.signatures  # every exported signature, by name (`kseq serve` offers them)
+        self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
+        if beam_width == 1:
+            self.serve = loaded.signatures["serving_default"]
+            return
+        exported = self.exported_beam_width
+        if exported != beam_width:
+            raise UsageError(
+                f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
+                f"`kseq export {run.path} --formats saved_model --beam-width {beam_width}`.")
+        self.serve = loaded.signatures["translate_beam"]
+
+    def translate(self, texts):
+        outputs = self.serve(text=tf.constant(list(texts), tf.string))
+        return [t.decode("utf-8") for t in outputs["translation"].numpy()], outputs["ids"].numpy()
