@@ -2,9 +2,9 @@
 
 Pairs of about the same length share a batch, so little compute goes to
 padding. A compiling backend (JAX, TensorFlow with XLA) compiles the train
-step once per batch shape (a cost BENCHMARKS.md measures), so the shapes are few: at most `MAX_BUCKETS` lengths, chosen to waste the fewest
-positions on the data, and every batch of a bucket has the same number of
-rows, the last one filled up with padding rows that weigh nothing.
+step once per batch shape, so the shapes are few: at most `MAX_BUCKETS`
+lengths, chosen to waste the fewest positions on the data, and every batch
+of a bucket has the same number of rows, the last one filled up with padding rows that weigh nothing.
 This module imports NumPy and Keras only; `as_tf_dataset` asks `kseq.tf` for TensorFlow's view.
 """
 
