@@ -8,6 +8,7 @@ import json
 import os
 
 from kseq.errors import UsageError
+from kseq.library_internals import replace_symbolic_build, symbolic_build
 
 STRATEGIES = ("none", "mirrored", "multi_worker", "data_parallel")
 
@@ -131,14 +132,14 @@ def fit_across_workers(model):
                     lambda value: strategy.experimental_local_results(value)[0], next(batches))
                 break
         with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)
+            symbolic_build(model, data_batch)
 
     def with_an_axis(step):
         from keras import ops
 
         return lambda data: {name: ops.reshape(value, (1,)) for name, value in step(data).items()}
 
-    model._maybe_symbolic_build = build_from_local_batch
+    replace_symbolic_build(model, build_from_local_batch)
     model.train_step = with_an_axis(model.train_step)
     model.test_step = with_an_axis(model.test_step)
 
