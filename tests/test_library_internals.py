@@ -119,7 +119,7 @@ def test_transformer_layer_parts():
         check(transformer_layer_parts, reached == {id(w) for w in layer.weights}, "some weights are not reached")
 
 
-def test_set_attention_dropout_sets_the_rates_keras_reads():
+def test_set_attention_dropout_sets_the_rates_keras_reads(monkeypatch):
     from kseq.model import Seq2SeqTransformer
 
     encoder, decoder = built_layers(dropout=0.2)
@@ -142,11 +142,8 @@ def test_set_attention_dropout_sets_the_rates_keras_reads():
         return original(*args, **kwargs)
 
     ids = np.array([[5, 6, 7, 2], [5, 6, 2, 0]], "int32")
-    attention_module.ops.dot_product_attention = counting
-    try:
-        model({"encoder_inputs": ids, "decoder_inputs": ids}, training=True)
-    finally:
-        attention_module.ops.dot_product_attention = original
+    monkeypatch.setattr(attention_module.ops, "dot_product_attention", counting)
+    model({"encoder_inputs": ids, "decoder_inputs": ids}, training=True)
     check(set_attention_dropout, fused == [False] * 5, f"the fused path was not taken: {fused}")
 
 
