@@ -119,8 +119,10 @@ def variables_to_constants(concrete_function):
 
     TensorFlow's `convert_variables_to_constants_v2` has no public export
     (`tf.compat.v1.graph_util` freezes v1 sessions only). The TFLite
-    converter's own freezing keeps resource variables, whose reads fail inside
-    a TFLite WHILE body; the converter uses this helper itself.
+    converter's own freezing, even with `experimental_enable_resource_variables
+    = False`, keeps the variables' reads inside the decoding loop: LiteRT fails
+    at run time on a READ_VARIABLE in a WHILE body (checked on TensorFlow 2.21).
+    The converter uses this helper itself.
     """
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
