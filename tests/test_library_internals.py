@@ -188,15 +188,26 @@ def test_variables_to_constants():
 
 def test_disable_per_channel_quantization():
     import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [tf.function(lambda x: x, input_signature=[tf.TensorSpec([1], tf.float32)]).get_concrete_function()])
-    flags = {name: value for name, value in vars(converter).items() if "per_channel" in name}
-    check(disable_per_channel_quantization, flags.get("_experimental_disable_per_channel") is False,
-          f"the converter's per-channel flags are {flags}")
-    disable_per_channel_quantization(converter)
-    check(disable_per_channel_quantization, converter._experimental_disable_per_channel is True,
-          "the flag was not set")
+    weights = tf.constant(np.random.default_rng(0).normal(size=(64, 32)).astype("float32"))
+    function = tf.function(lambda x: tf.matmul(x, weights), input_signature=[tf.TensorSpec([1, 64], tf.float32)])
+
+    def weight_scales(per_tensor):
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if per_tensor:
+            flags = {name: value for name, value in vars(converter).items() if "per_channel" in name}
+            check(disable_per_channel_quantization, flags.get("_experimental_disable_per_channel") is False,
+                  f"the converter's per-channel flags are {flags}")
+            disable_per_channel_quantization(converter)
+        interpreter = Interpreter(model_content=converter.convert())
+        return max(len(t["quantization_parameters"]["scales"]) for t in interpreter.get_tensor_details())
+
+    check(disable_per_channel_quantization, weight_scales(per_tensor=False) == 32,
+          "dynamic quantization is no longer per channel by default")
+    check(disable_per_channel_quantization, weight_scales(per_tensor=True) == 1,
+          "the weights are still quantized per channel")
 
 
 def test_every_internal_is_tested():
