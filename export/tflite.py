@@ -7,12 +7,8 @@ import tensorflow as tf
 
 from kseq.console import stderr_shown_on_failure
 from kseq.decoding import beam_decode
+from kseq.library_internals import disable_per_channel_quantization, variables_to_constants
 from kseq.run_directory import TFLITE_VARIANTS, tflite_file_name
-
-# The converter's own freezing keeps resource variables, whose reads fail
-# inside a TFLite WHILE body; this public-in-practice helper (used by the
-# converter itself) turns them into constants first.
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 QUANTIZATIONS = TFLITE_VARIANTS
 
@@ -21,7 +17,7 @@ def text_function(translator):
     """String (1,) -> translation string (1,) and ids (1, max_length).
 
     Batch 1: TF Text's FastSentencepiece kernels in LiteRT crash on larger
-    batches (DESIGN.md). The source is padded to `max_source_length`, so
+    batches. The source is padded to `max_source_length`, so
     every shape in the graph is static.
     """
     length = translator.model.max_source_length
@@ -50,8 +46,12 @@ def beam_ids_function(translator):
 
 
 def freeze(concrete_function):
-    """The function with its variables as constants, keeping its input and output names."""
-    frozen = convert_variables_to_constants_v2(concrete_function)
+    """The function with its variables as constants, keeping its input and output names.
+
+    The converter's own freezing keeps resource variables, whose reads fail
+    inside a TFLite WHILE body: they are turned into constants first.
+    """
+    frozen = variables_to_constants(concrete_function)
     input_signature = concrete_function.structured_input_signature[0]
     return tf.function(
         lambda *inputs: tf.nest.pack_sequence_as(
@@ -65,7 +65,7 @@ def convert(frozen_function, quantization="float32", custom_ops=False):
     """Converts a `freeze`d function with TFLite builtin ops only (plus TF Text custom ops if allowed).
 
     Frozen, so the weights are constants: a WHILE body reading resource
-    variables fails at run time (DESIGN.md).
+    variables fails at run time.
     """
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}")
@@ -84,9 +84,8 @@ def convert(frozen_function, quantization="float32", custom_ops=False):
         # One int8 scale per tensor rather than per output channel. The tied
         # embedding feeds a lookup (always quantized per tensor) and the output
         # projection (per channel by default), so per channel it is stored
-        # twice: 37 % of the float32 size instead of 26 %, for no BLEU on
-        # spa-eng (BENCHMARKS.md). A private flag: the converter has no public one.
-        converter._experimental_disable_per_channel = True
+        # twice: a larger file for no BLEU (BENCHMARKS.md).
+        disable_per_channel_quantization(converter)
     # With custom ops allowed the converter prints pages of MLIR listing the
     # TF Text ops, on success too, and its absl logging ignores
     # TF_CPP_MIN_LOG_LEVEL; the operators a model uses are in metadata.json.

@@ -4,6 +4,7 @@ import numpy as np
 from keras import ops
 
 from kseq.decoding import greedy_decode
+from kseq.library_internals import transformer_layer_parts
 from kseq.special_ids import END_ID, PAD_ID, START_ID
 
 
@@ -28,21 +29,19 @@ def cross_attention(model, source_ids):
     x = model.embed_target(decoder_ids)
     for layer in model.decoder_layers[:-1]:
         x = layer(x, encoder_outputs, encoder_padding_mask=encoder_padding_mask, training=False)
-    # keras-nlp's TransformerDecoder does not return attention scores, and no
-    # public API reaches them: the last layer's self-attention block is
-    # replayed through its private members (pre-norm, as in its `call`) and its
+    # keras-hub's TransformerDecoder does not return attention scores: the
+    # last layer's self-attention block is replayed from its parts (pre-norm,
+    # as in its `call`, with the same causal and padding mask) and its
     # cross-attention asked for scores. Pinned by tests/test_attention.py,
     # which checks the replay against the layer's own greedy decoding.
-    last = model.decoder_layers[-1]
-    self_mask = last._compute_self_attention_mask(
-        decoder_sequence=x, decoder_padding_mask=ops.not_equal(decoder_ids, PAD_ID),
-        decoder_attention_mask=None, use_causal_mask=True,
-        self_attention_cache=None, self_attention_cache_update_index=None,
-    )
-    normed = last._self_attention_layer_norm(x)
-    x = x + last._self_attention_layer(query=normed, value=normed, attention_mask=self_mask, training=False)
-    _, scores = last._cross_attention_layer(
-        query=last._cross_attention_layer_norm(x), value=encoder_outputs,
+    last = transformer_layer_parts(model.decoder_layers[-1])
+    steps = decoder_ids.shape[1]
+    causal = np.tril(np.ones((1, steps, steps), bool))
+    self_mask = ops.logical_and(ops.expand_dims(ops.not_equal(decoder_ids, PAD_ID), axis=1), causal)
+    normed = last.self_attention_norm(x)
+    x = x + last.self_attention(query=normed, value=normed, attention_mask=self_mask, training=False)
+    _, scores = last.cross_attention(
+        query=last.cross_attention_norm(x), value=encoder_outputs,
         attention_mask=ops.expand_dims(encoder_padding_mask, axis=1),
         return_attention_scores=True, training=False,
     )

@@ -383,6 +383,7 @@ class MarianCheckpoint:
 
     def to_keras(self, max_length=None):
         """A `Seq2SeqTransformer` holding the checkpoint's weights, in kseq's id order."""
+        from kseq.library_internals import transformer_layer_parts
         from kseq.model import Seq2SeqTransformer
 
         model = Seq2SeqTransformer(**self.model_config(max_length))
@@ -393,19 +394,20 @@ class MarianCheckpoint:
         for stack, layers in (("encoder", model.encoder_layers), ("decoder", model.decoder_layers)):
             for i, layer in enumerate(layers):
                 prefix = f"{stack}.layers.{i}."
-                attentions = [("self_attn", layer._self_attention_layer, layer._self_attention_layer_norm)]
+                parts = transformer_layer_parts(layer)
+                attentions = [("self_attn", parts.self_attention, parts.self_attention_norm)]
                 if stack == "decoder":
-                    attentions.append(("encoder_attn", layer._cross_attention_layer, layer._cross_attention_layer_norm))
+                    attentions.append(("encoder_attn", parts.cross_attention, parts.cross_attention_norm))
                 for name, attention, norm in attentions:
                     self._assign_attention(attention, prefix + name)
                     self._assign(norm.gamma, prefix + name + "_layer_norm.weight")
                     self._assign(norm.beta, prefix + name + "_layer_norm.bias")
-                self._assign(layer._feedforward_intermediate_dense.kernel, prefix + "fc1.weight", np.transpose)
-                self._assign(layer._feedforward_intermediate_dense.bias, prefix + "fc1.bias")
-                self._assign(layer._feedforward_output_dense.kernel, prefix + "fc2.weight", np.transpose)
-                self._assign(layer._feedforward_output_dense.bias, prefix + "fc2.bias")
-                self._assign(layer._feedforward_layer_norm.gamma, prefix + "final_layer_norm.weight")
-                self._assign(layer._feedforward_layer_norm.beta, prefix + "final_layer_norm.bias")
+                self._assign(parts.feedforward_intermediate_dense.kernel, prefix + "fc1.weight", np.transpose)
+                self._assign(parts.feedforward_intermediate_dense.bias, prefix + "fc1.bias")
+                self._assign(parts.feedforward_output_dense.kernel, prefix + "fc2.weight", np.transpose)
+                self._assign(parts.feedforward_output_dense.bias, prefix + "fc2.bias")
+                self._assign(parts.feedforward_norm.gamma, prefix + "final_layer_norm.weight")
+                self._assign(parts.feedforward_norm.beta, prefix + "final_layer_norm.bias")
         return model
 
     def _assign_attention(self, attention, prefix):

@@ -1,14 +1,15 @@
-"""Seq2SeqTransformer: a Transformer encoder-decoder from keras-nlp layers."""
+"""Seq2SeqTransformer: a Transformer encoder-decoder from keras-hub layers."""
 
 import contextlib
 import math
 
 import keras
-import keras_nlp
+import keras_hub
 import numpy as np
 from keras import ops
 
 from kseq.errors import UsageError
+from kseq.library_internals import set_attention_dropout
 from kseq.sinusoidal_position_embedding import SinusoidalPositionEmbedding
 from kseq.special_ids import PAD_ID
 
@@ -55,7 +56,7 @@ class Seq2SeqTransformer(keras.Model):
             block, and a final norm after each stack. False: after each block's
             residual sum and no final norm (Marian, BART: `kseq.marian`).
         activation: str. The feed-forward activation ("gelu"; Marian: "silu").
-        position_embedding: str. "learned" (keras-nlp's `PositionEmbedding`)
+        position_embedding: str. "learned" (keras-hub's `PositionEmbedding`)
             or "sinusoidal" (fixed, Marian's layout: `SinusoidalPositionEmbedding`).
         scale_embeddings: bool. Token embeddings times sqrt(hidden_dim).
         logits_bias: bool. A learned bias added to the logits (Marian's
@@ -105,7 +106,7 @@ class Seq2SeqTransformer(keras.Model):
                              f"Received: position_embedding={position_embedding!r}")
 
         # === Layers ===
-        self.target_embedding = keras_nlp.layers.ReversibleEmbedding(
+        self.target_embedding = keras_hub.layers.ReversibleEmbedding(
             vocabulary_size, hidden_dim, tie_weights=tie_embeddings, name="target_embedding"
         )
         if source_vocabulary_size is None:
@@ -114,13 +115,13 @@ class Seq2SeqTransformer(keras.Model):
             self.source_embedding = keras.layers.Embedding(
                 source_vocabulary_size, hidden_dim, name="source_embedding"
             )
-        positions = (keras_nlp.layers.PositionEmbedding if position_embedding == "learned"
+        positions = (keras_hub.layers.PositionEmbedding if position_embedding == "learned"
                      else SinusoidalPositionEmbedding)
         self.source_position_embedding = positions(max_source_length, name="source_position_embedding")
         self.target_position_embedding = positions(max_target_length, name="target_position_embedding")
         self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
         self.encoder_layers = [
-            keras_nlp.layers.TransformerEncoder(
+            keras_hub.layers.TransformerEncoder(
                 # The larger rate, so that every dropout layer gets its random
                 # seed when built; each then gets its own rate below.
                 intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
@@ -133,7 +134,7 @@ class Seq2SeqTransformer(keras.Model):
         self.encoder_norm = (keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")
                              if normalize_first else keras.layers.Identity(name="encoder_norm"))
         self.decoder_layers = [
-            keras_nlp.layers.TransformerDecoder(
+            keras_hub.layers.TransformerDecoder(
                 intermediate_dim, num_heads, dropout=max(dropout, attention_dropout),
                 activation=ACTIVATIONS.get(activation, activation),
                 normalize_first=normalize_first, name=f"decoder_layer_{i}",
@@ -334,38 +335,23 @@ class LogitsBias(keras.layers.Layer):
         return logits_shape
 
 
-ATTENTION_LAYERS = ("_self_attention_layer", "_cross_attention_layer")
-RESIDUAL_DROPOUTS = ("_self_attention_dropout", "_cross_attention_dropout", "_feedforward_dropout")
-
-
 def _configure_attention(layer, dropout, attention_dropout):
-    """Gives a keras-nlp Transformer layer's attention weights their own dropout rate, and
+    """Gives a keras-hub Transformer layer's attention weights their own dropout rate, and
     asks for cuDNN's flash attention only where `keras.config.enable_flash_attention()` did.
 
-    keras-nlp hands a layer's one `dropout` to its `MultiHeadAttention`s as
-    well as to its residual dropouts, and Keras 3.15 takes the fused
-    `ops.dot_product_attention` path only when the attention's rate is 0. No
-    public argument separates the two, so the built layers' rates are set
-    here (Keras reads them at call time; a `Dropout` built at rate 0 has no
-    seed, hence the layer is built at the larger of the two rates).
+    keras-hub hands a layer's one `dropout` to its `MultiHeadAttention`s as
+    well as to its residual dropouts, and Keras takes the fused
+    `ops.dot_product_attention` path only when the attention's rate is 0: no
+    public argument separates the two (`kseq.library_internals`).
 
     Left to decide (`flash_attention=None`), Keras' JAX backend tries cuDNN
     on a GPU first; cuDNN refuses the padding mask (a bias of one query
     position), and Keras logs the traceback at every trace before it runs
     XLA's attention. So the attempt is skipped unless flash attention was
     asked for: the same XLA attention, without the noise.
-    `tests/test_model.py` pins this against the installed versions.
     """
-    for name in ATTENTION_LAYERS:
-        attention = getattr(layer, name, None)
-        if attention is not None:
-            attention._dropout = attention_dropout
-            attention._dropout_layer.rate = attention_dropout
-            attention._flash_attention = bool(keras.config.is_flash_attention_enabled())
-    for name in RESIDUAL_DROPOUTS:
-        residual = getattr(layer, name, None)
-        if residual is not None:
-            residual.rate = dropout
+    set_attention_dropout(layer, dropout, attention_dropout,
+                          flash_attention=keras.config.is_flash_attention_enabled())
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Every batch shape's train and test step compiled at once, before `fit()` needs them (JAX).
 
 `fit()` compiles a step the first time it meets a batch shape, one after
-another, each while the accelerator waits (21 to 29 s for `base` on an H200).
+another, each while the accelerator waits (BENCHMARKS.md has the times).
 Here they are all lowered and compiled together in threads (XLA compiles
 without Python's lock) into JAX's persistent compilation cache, where
 `fit()` then finds them: its own compilations become cache reads.
@@ -9,6 +9,8 @@ without Python's lock) into JAX's persistent compilation cache, where
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from kseq.library_internals import symbolic_build
 
 
 def precompile_steps(model, train_batches, valid_batches, log=print):
@@ -26,8 +28,8 @@ def precompile_steps(model, train_batches, valid_batches, log=print):
     started = time.perf_counter()
     train_examples, valid_examples = train_batches.one_batch_per_shape(), valid_batches.one_batch_per_shape()
     # fit() builds the metrics' variables from its first batch before the first step; so does this,
-    # through the same private method (Keras has no public one), so that the state has its shape.
-    model._symbolic_build(data_batch=train_examples[0])
+    # so that the state has its shape.
+    symbolic_build(model, train_examples[0])
     values = lambda variables: [variable.value for variable in variables]  # noqa: E731
     trainable, non_trainable = values(model.trainable_variables), values(model.non_trainable_variables)
     optimizer, metrics = values(model.optimizer.variables), values(model.metrics_variables)

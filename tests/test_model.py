@@ -1,7 +1,10 @@
+import inspect
+
 import keras
 import numpy as np
 import pytest
 
+from kseq.library_internals import transformer_layer_parts
 from kseq.loss import SmoothedSparseCrossentropy
 from kseq.model import Seq2SeqTransformer, with_dtype_policy
 
@@ -91,26 +94,25 @@ def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
 
 
 def test_attention_dropout_is_apart_from_residual_dropout(monkeypatch):
-    """keras-nlp hands `dropout` to its attention layers; Keras fuses attention only at rate 0,
+    """keras-hub hands `dropout` to its attention layers; Keras fuses attention only at rate 0,
     and tries cuDNN (which refuses the padding mask) only where flash attention was asked for.
 
-    Pins the private attributes `kseq.model._configure_attention` sets on the installed
-    keras-nlp and Keras.
+    The private attributes behind it are pinned in tests/test_library_internals.py.
     """
     model = Seq2SeqTransformer(**{**CONFIG, "dropout": 0.1})
-    attentions = [getattr(layer, name) for layer in model.encoder_layers + model.decoder_layers
-                  for name in ("_self_attention_layer", "_cross_attention_layer") if hasattr(layer, name)]
+    layers = [transformer_layer_parts(layer) for layer in model.encoder_layers + model.decoder_layers]
+    attentions = [attention for parts in layers for attention in parts.attentions]
     assert len(attentions) == 2 + 2 * 2 and all(a.dropout == 0.0 for a in attentions)
-    assert model.decoder_layers[0]._self_attention_dropout.rate == 0.1  # residual dropout stays
-    from keras.src import ops as keras_internal_ops  # what MultiHeadAttention calls
+    assert layers[2].self_attention_dropout.rate == 0.1  # residual dropout stays
+    attention_module = inspect.getmodule(keras.layers.MultiHeadAttention)  # the ops it calls
 
     fused = []
-    original = keras_internal_ops.dot_product_attention
-    monkeypatch.setattr(keras_internal_ops, "dot_product_attention",
+    original = attention_module.ops.dot_product_attention
+    monkeypatch.setattr(attention_module.ops, "dot_product_attention",
                         lambda *a, **k: fused.append(k.get("flash_attention")) or original(*a, **k))
     model(batch(), training=True)
     assert fused == [False] * len(attentions)  # every attention took the fused path, without cuDNN's try
     with_dropout = Seq2SeqTransformer(**{**CONFIG, "attention_dropout": 0.2})  # residual dropout 0
-    assert all(getattr(layer, "_self_attention_layer").dropout == 0.2 for layer in with_dropout.encoder_layers)
-    assert with_dropout.decoder_layers[0]._feedforward_dropout.rate == 0.0
+    assert all(transformer_layer_parts(layer).self_attention.dropout == 0.2 for layer in with_dropout.encoder_layers)
+    assert transformer_layer_parts(with_dropout.decoder_layers[0]).feedforward_dropout.rate == 0.0
     with_dropout(batch(), training=True)  # its dropout layers have their seeds

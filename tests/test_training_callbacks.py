@@ -18,9 +18,11 @@ PER_STEP_HOOKS = ("on_batch_end", "on_train_batch_end")
 
 
 def per_step(callbacks):
-    """The callbacks that make Keras wait for every step's logs (Keras' own rule)."""
+    """The callbacks that make Keras wait for every step's logs (Keras' own rule: a per-step hook
+    other than `keras.callbacks.Callback`'s own)."""
     return [c for c in callbacks if not getattr(c, "async_safe", False)
-            and any(not keras.src.utils.is_default(getattr(c, hook)) for hook in PER_STEP_HOOKS)]
+            and any(getattr(type(c), hook) is not getattr(keras.callbacks.Callback, hook)
+                    for hook in PER_STEP_HOOKS)]
 
 
 def test_no_callback_waits_for_each_step_unless_there_is_a_time_budget(tmp_path):

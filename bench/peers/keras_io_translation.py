@@ -10,7 +10,7 @@ over the whole 40-position prompt at every step.
 """
 
 import keras
-import keras_nlp
+import keras_hub
 import numpy as np
 import tensorflow as tf
 from keras import ops
@@ -30,19 +30,19 @@ def build_tokenizers(pairs):
     spanish = [s.lower() for _, s in pairs]
     tokenizers = []
     for texts in (english, spanish):
-        vocabulary = keras_nlp.tokenizers.compute_word_piece_vocabulary(
+        vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
             tf.data.Dataset.from_tensor_slices(texts).batch(1000), vocabulary_size=VOCABULARY_SIZE,
             reserved_tokens=RESERVED_TOKENS,
         )
-        tokenizers.append(keras_nlp.tokenizers.WordPieceTokenizer(vocabulary=vocabulary, lowercase=False))
+        tokenizers.append(keras_hub.tokenizers.WordPieceTokenizer(vocabulary=vocabulary, lowercase=False))
     return tuple(tokenizers)
 
 
 def make_dataset(pairs, english_tokenizer, spanish_tokenizer, shuffle=True):
     """Pads every pair to 40 positions, as the recipe does."""
-    english_packer = keras_nlp.layers.StartEndPacker(
+    english_packer = keras_hub.layers.StartEndPacker(
         sequence_length=MAX_SEQUENCE_LENGTH, pad_value=english_tokenizer.token_to_id("[PAD]"))
-    spanish_packer = keras_nlp.layers.StartEndPacker(
+    spanish_packer = keras_hub.layers.StartEndPacker(
         sequence_length=MAX_SEQUENCE_LENGTH + 1,
         start_value=spanish_tokenizer.token_to_id("[START]"),
         end_value=spanish_tokenizer.token_to_id("[END]"),
@@ -64,16 +64,16 @@ def build_model():
     encoder_inputs = keras.Input(shape=(None,), dtype="int64", name="encoder_inputs")
     # "We also need to mask the padding tokens": mask_zero, as the recipe says,
     # carries the padding mask into attention and out of the loss.
-    x = keras_nlp.layers.TokenAndPositionEmbedding(
+    x = keras_hub.layers.TokenAndPositionEmbedding(
         VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM, mask_zero=True)(encoder_inputs)
-    encoder_outputs = keras_nlp.layers.TransformerEncoder(INTERMEDIATE_DIM, NUM_HEADS)(inputs=x)
+    encoder_outputs = keras_hub.layers.TransformerEncoder(INTERMEDIATE_DIM, NUM_HEADS)(inputs=x)
     encoder = keras.Model(encoder_inputs, encoder_outputs)
 
     decoder_inputs = keras.Input(shape=(None,), dtype="int64", name="decoder_inputs")
     encoded_seq_inputs = keras.Input(shape=(None, EMBED_DIM), name="decoder_state_inputs")
-    x = keras_nlp.layers.TokenAndPositionEmbedding(
+    x = keras_hub.layers.TokenAndPositionEmbedding(
         VOCABULARY_SIZE, MAX_SEQUENCE_LENGTH, EMBED_DIM, mask_zero=True)(decoder_inputs)
-    x = keras_nlp.layers.TransformerDecoder(INTERMEDIATE_DIM, NUM_HEADS)(
+    x = keras_hub.layers.TransformerDecoder(INTERMEDIATE_DIM, NUM_HEADS)(
         decoder_sequence=x, encoder_sequence=encoded_seq_inputs)
     x = keras.layers.Dropout(0.5)(x)
     decoder_outputs = keras.layers.Dense(VOCABULARY_SIZE, activation="softmax")(x)
@@ -88,7 +88,7 @@ def build_model():
 def decode_sequences(model, english_tokenizer, spanish_tokenizer, sentences):
     """The recipe's greedy decoding: the whole prompt through the decoder at every step."""
     batch_size = len(sentences)
-    english_packer = keras_nlp.layers.StartEndPacker(
+    english_packer = keras_hub.layers.StartEndPacker(
         sequence_length=MAX_SEQUENCE_LENGTH, pad_value=english_tokenizer.token_to_id("[PAD]"))
     encoder_input_tokens = ops.convert_to_tensor(
         english_packer(english_tokenizer([s.lower() for s in sentences])))
@@ -101,7 +101,7 @@ def decode_sequences(model, english_tokenizer, spanish_tokenizer, sentences):
     start = ops.full((batch_size, 1), spanish_tokenizer.token_to_id("[START]"), dtype="int32")
     pad = ops.full((batch_size, MAX_SEQUENCE_LENGTH - 1), spanish_tokenizer.token_to_id("[PAD]"), dtype="int32")
     prompt = ops.concatenate((start, pad), axis=-1)
-    generated_tokens = keras_nlp.samplers.GreedySampler()(
+    generated_tokens = keras_hub.samplers.GreedySampler()(
         next, prompt, stop_token_ids=[spanish_tokenizer.token_to_id("[END]")], index=1)
     # The sampler runs until every row has ended; keras.io decodes one
     # sentence at a time, so in a batch each row is cut after its own [END].

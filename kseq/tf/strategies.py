@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import ops
 
 from kseq.errors import UsageError
+from kseq.library_internals import replace_symbolic_build, symbolic_build
 
 
 def make_tf_strategy(name):
@@ -56,12 +57,12 @@ def fit_across_workers(model):
                     lambda value: strategy.experimental_local_results(value)[0], next(batches))
                 break
         with strategy.scope():
-            model._symbolic_build(data_batch=data_batch)
+            symbolic_build(model, data_batch)
 
     def with_an_axis(step):
         return lambda data: {name: ops.reshape(value, (1,)) for name, value in step(data).items()}
 
-    model._maybe_symbolic_build = build_from_local_batch
+    replace_symbolic_build(model, build_from_local_batch)
     model.train_step = with_an_axis(model.train_step)
     model.test_step = with_an_axis(model.test_step)
 
