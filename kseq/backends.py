@@ -7,6 +7,7 @@ strings and an int32 array (batch, max_length) of output token ids.
 
 import numpy as np
 
+from kseq.decoding_strategy import Beam, Greedy, decoding_strategy
 from kseq.errors import RunDirectoryError, UsageError
 from kseq.run_directory import TFLITE_VARIANTS, RunDirectory
 from kseq.special_ids import END_ID
@@ -28,15 +29,15 @@ class KerasBackend:
         model: a `Seq2SeqTransformer` (trained in memory, or `RunDirectory.load_model()`).
         source_vocabulary, target_vocabulary: `kseq.vocabulary.Vocabulary`s.
         max_length: most output tokens (default: the model's `max_target_length`).
-        use_cache: decode with the key/value cache (False: the naive loop, for benchmarks).
-        beam_width: 1 for greedy decoding, more for beam search.
+        decoding: `Greedy()` (`Greedy(use_cache=False)`: the naive loop, for
+            benchmarks) or `Beam(width, length_penalty)`, from `kseq.decoding_strategy`.
         batch_size: rows every call is padded to (a multiple of it for more):
             `translate_batches`' batch size gives one row count. None pads
             to a power of two, for calls of any size (serving).
     """
 
-    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True,
-                 beam_width=1, batch_size=None):
+    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, decoding=Greedy(),
+                 batch_size=None):
         from kseq.decoding import make_decoder
 
         self.model = model
@@ -44,13 +45,14 @@ class KerasBackend:
         self.max_source_length = model.max_source_length
         self.source_widths = sorted({max(1, self.max_source_length // 2), self.max_source_length})
         self.batch_size = batch_size
-        self.decode = make_decoder(model, max_length, use_cache, beam_width)
+        self.decoding = decoding
+        self.decode = make_decoder(model, decoding, max_length)
 
     @classmethod
-    def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1, batch_size=None):
+    def from_run_dir(cls, run_dir, max_length=None, decoding=Greedy(), batch_size=None):
         run = RunDirectory(run_dir)
-        return cls(run.load_model(), *run.vocabularies(), max_length=max_length, use_cache=use_cache,
-                   beam_width=beam_width, batch_size=batch_size)
+        return cls(run.load_model(), *run.vocabularies(), max_length=max_length, decoding=decoding,
+                   batch_size=batch_size)
 
     def translate(self, texts):
         from kseq.data import pad_rows
@@ -71,10 +73,11 @@ class KerasBackend:
 
 
 class SavedModelBackend:
-    """The newest `saved_model/<version>/`, through its `serving_default` signature
-    (or `translate_beam`, with `beam_width` > 1: the width it was exported with)."""
+    """The newest `saved_model/<version>/`, through the signature that decodes as `decoding`
+    does: `serving_default` for `Greedy()`, `translate_beam` for a `Beam` of the width it was
+    exported with."""
 
-    def __init__(self, run_dir, beam_width=1):
+    def __init__(self, run_dir, decoding=Greedy()):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  registers the SentencePiece ops
 
@@ -89,15 +92,14 @@ class SavedModelBackend:
                 f"with `kseq export {run.path} --formats saved_model`.") from None
         self.loaded = loaded
         self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
-        if beam_width == 1:
-            self.serve = loaded.signatures["serving_default"]
-            return
-        exported = self.exported_beam_width
-        if exported != beam_width:
+        # serving_default decodes greedily; translate_beam with the width exported.
+        exported = self.exported_beam_width if decoding.signature == Beam.signature else Greedy.width
+        if exported != decoding.width:
             raise UsageError(
-                f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
-                f"`kseq export {run.path} --formats saved_model --beam-width {beam_width}`.")
-        self.serve = loaded.signatures["translate_beam"]
+                f"{self.path} searches with {exported or 'no'} beams, not {decoding.width}: export again "
+                f"with `kseq export {run.path} --formats saved_model --beam-width {decoding.width}`.")
+        self.decoding = decoding
+        self.serve = loaded.signatures[decoding.signature]
 
     def translate(self, texts):
         outputs = self.serve(text=self._tf.constant(list(texts), self._tf.string))
@@ -118,7 +120,8 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
             it, the exports keep the length they were exported with.
         num_threads: CPU threads for LiteRT.
         beam_width: 1 for greedy decoding; more for beam search (keras, and
-            saved_model at the width it was exported with; TFLite is greedy).
+            saved_model at the width it was exported with; TFLite is greedy):
+            `kseq.decoding_strategy.decoding_strategy` turns it into a strategy.
         batch_size: keras: the rows every call is padded to (`KerasBackend`).
     """
     if backend not in BACKENDS:
@@ -131,19 +134,18 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         raise UsageError(
             f"max_length is fixed when exporting ({backend}): re-export with "
             "`kseq export RUN_DIR --max-output-length N`, or use backend='keras'.")
-    if beam_width < 1:
-        raise UsageError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
-    if beam_width > 1 and backend.startswith("tflite"):
+    decoding = decoding_strategy(beam_width)
+    if decoding != Greedy() and backend.startswith("tflite"):
         raise UsageError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
                          "or saved_model backend.")
     if backend == "keras":
-        return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width, batch_size=batch_size)
+        return KerasBackend.from_run_dir(run_dir, max_length, decoding, batch_size)
     run = RunDirectory(run_dir)
     # The exports carry their own copies, but the server and the pipelines read the run's
     # files: on every backend they must match the model.
     run.vocabularies()
     if backend == "saved_model":
-        return SavedModelBackend(run_dir, beam_width)
+        return SavedModelBackend(run_dir, decoding)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
     if backend == "tflite":
