@@ -34,7 +34,8 @@ def ids_function(translator):
     """Source ids (1, max_source_length) -> ids (1, max_length); builtin ops only."""
     shape = [1, translator.model.max_source_length]
     return tf.function(
-        translator.decode_ids, input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")]
+        lambda source_ids: translator.decode_ids(source_ids),
+        input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 
 

@@ -35,13 +35,17 @@ class Translator(tf.Module):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_length = max_length or model.max_target_length
-        text = [tf.TensorSpec([None], tf.string, name="text")]
-        self.translate = tf.function(self.translate_text, input_signature=text)
+        # Each takes its tensor argument alone: a SavedModel cannot encode a strategy as a default.
+        self.translate = self._text_function(Greedy())
         self.translate_ids = tf.function(
-            self.decode_ids, input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")]
+            lambda source_ids: self.decode_ids(source_ids),
+            input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")],
         )
-        self.translate_beam = tf.function(lambda text: self.translate_text(text, decoding=beam),
-                                          input_signature=text)
+        self.translate_beam = self._text_function(beam)
+
+    def _text_function(self, decoding):
+        return tf.function(lambda text: self.translate_text(text, decoding=decoding),
+                           input_signature=[tf.TensorSpec([None], tf.string, name="text")])
 
     def translate_text(self, text, source_length=None, decoding=Greedy()):
         """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
