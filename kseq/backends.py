@@ -75,7 +75,7 @@ class KerasBackend:
 class SavedModelBackend:
     """The newest `saved_model/<version>/`, through the signature that decodes as `decoding`
     does: `serving_default` for `Greedy()`, `translate_beam` for a `Beam` of the width it was
-    exported with."""
+    exported with (its length penalty is the export's too)."""
 
     def __init__(self, run_dir, decoding=Greedy()):
         import tensorflow as tf
@@ -92,13 +92,12 @@ class SavedModelBackend:
                 f"with `kseq export {run.path} --formats saved_model`.") from None
         self.loaded = loaded
         self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
-        # serving_default decodes greedily; translate_beam with the width exported.
-        exported = self.exported_beam_width if decoding.signature == Beam.signature else Greedy.width
+        widths = {Greedy.signature: Greedy.width, Beam.signature: self.exported_beam_width}  # as exported
+        exported = widths[decoding.signature]
         if exported != decoding.width:
             raise UsageError(
                 f"{self.path} searches with {exported or 'no'} beams, not {decoding.width}: export again "
                 f"with `kseq export {run.path} --formats saved_model --beam-width {decoding.width}`.")
-        self.decoding = decoding
         self.serve = loaded.signatures[decoding.signature]
 
     def translate(self, texts):
