@@ -48,12 +48,12 @@ class Translator(tf.Module):
                            input_signature=[tf.TensorSpec([None], tf.string, name="text")])
 
     def translate_text(self, text, source_length=None, decoding=Greedy()):
-        """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
+        """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}, decoded with `decoding`."""
         ids = self.decode_ids(self.source_ids(text, source_length), decoding)["ids"]
         return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
 
     def decode_ids(self, source_ids, decoding=Greedy()):
-        """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}."""
+        """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}, decoded with `decoding`."""
         return {"ids": decoding.decode(self.model, source_ids, self.max_length)}
 
     def source_ids(self, text, length=None):
