@@ -30,6 +30,7 @@ from bench.peers import keras_io_translation as peer  # noqa: E402
 from kseq.backends import KerasBackend, load  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
+from kseq.decoding_strategy import Greedy  # noqa: E402
 from kseq.evaluation import group_references  # noqa: E402
 from kseq.run_directory import TFLITE_VARIANTS, RunDirectory  # noqa: E402
 from kseq.special_ids import PAD_ID  # noqa: E402
@@ -108,8 +109,9 @@ def main(argv=None):
     pairs = read_tsv(args.data) if args.data else corpus.test
     sources = group_references(pairs)[0][: args.limit]
 
+    naive = Greedy(use_cache=False)
     candidates = [("keras, cached", lambda: load(run.path, "keras"), (1, 32), run.model_path),
-                  ("keras, no cache", lambda: KerasBackend.from_run_dir(run.path, use_cache=False), (1, 32),
+                  ("keras, no cache", lambda: KerasBackend.from_run_dir(run.path, decoding=naive), (1, 32),
                    run.model_path)]
     if run.saved_model_versions():
         candidates.append(("saved_model", lambda: load(run.path, "saved_model"), (1, 32),
@@ -160,7 +162,8 @@ def print_ratios(rows):
 
 
 def print_long_outputs(run_dir, sources, tokens, repeats):
-    cached, uncached = load(run_dir, "keras"), KerasBackend.from_run_dir(run_dir, use_cache=False)
+    cached = load(run_dir, "keras")
+    uncached = KerasBackend.from_run_dir(run_dir, decoding=Greedy(use_cache=False))
     long_sources = joined_sources(sources, cached.source_vocabulary, tokens)
     _, ids = cached.translate(long_sources)
     generated = (ids != PAD_ID).sum(axis=1).mean()

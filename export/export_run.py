@@ -7,6 +7,7 @@ from export.operators import list_operators
 from export.saved_model import export_saved_model
 from export.tflite import convert_all
 from kseq.atomic import atomic_directory
+from kseq.decoding_strategy import Beam
 from kseq.errors import ArtifactExistsError, UsageError
 from kseq.run_directory import EXPORT_FORMATS as FORMATS, TFLITE_METADATA, RunDirectory, write_json
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
@@ -14,22 +15,21 @@ from kseq.tf.translator import Translator
 
 
 def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, overwrite=False,
-               log=print, beam_width=4, length_penalty=0.6, tflite_beam=False):
+               log=print, beam=Beam(), tflite_beam=False):
     """Exports RUN_DIR/model.keras; returns the paths written.
 
-    The SavedModel's `translate_beam` signature keeps `beam_width` hypotheses;
-    `tflite_beam` adds `tflite/translator_ids_beam.tflite`, the ids model with that beam search.
+    The SavedModel's `translate_beam` signature searches with `beam` (a
+    `kseq.decoding_strategy.Beam`); `tflite_beam` adds
+    `tflite/translator_ids_beam.tflite`, the ids model with that beam search.
     """
     for name in formats:
         if name not in FORMATS:
             raise UsageError(f"Unknown format {name!r}: choose from {', '.join(FORMATS)}.")
-    if beam_width < 1:
-        raise UsageError(f"--beam-width must be at least 1. Received: {beam_width}")
     run = RunDirectory(run_dir)
     if "tflite" in formats and os.path.exists(run.tflite_dir) and not overwrite:  # before converting for minutes
         raise ArtifactExistsError(f"{run.tflite_dir} already exists: pass --overwrite to replace it.")
     model = run.load_model()
-    translator = Translator(model, *run.tokenizers(), max_output_length, beam_width, length_penalty)
+    translator = Translator(model, *run.tokenizers(), max_output_length, beam)
     weight_bytes = sum(variable.numpy().nbytes for variable in model.weights)
     written = []
 
@@ -59,7 +59,7 @@ def export_run(run_dir, formats=FORMATS, quantize=(), max_output_length=None, ov
     return written
 
 
-def tflite_metadata(run, translator, files, beam):
+def tflite_metadata(run, translator, files, tflite_beam):
     """tflite/metadata.json: what an app needs to feed the models and read their outputs."""
     max_source_length = translator.model.max_source_length
     return {
@@ -76,7 +76,7 @@ def tflite_metadata(run, translator, files, beam):
                        "ids, truncated to max_source_length - 1, then the end id, then 0s"},
             "outputs": {"ids": f"int32[1, {translator.max_length}]: ids, the end id, then 0s"},
         },
-        "beam_ids_model": ({"file": "translator_ids_beam.tflite", "beam_width": translator.beam_width,
-                            "length_penalty": translator.length_penalty} if beam else None),
+        "beam_ids_model": ({"file": "translator_ids_beam.tflite", "beam_width": translator.beam.width,
+                            "length_penalty": translator.beam.length_penalty} if tflite_beam else None),
         "files": files,
     }

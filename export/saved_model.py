@@ -3,17 +3,18 @@
 import tensorflow as tf
 
 from kseq.atomic import atomic_directory
+from kseq.decoding_strategy import Beam, Greedy
 
 
 def export_saved_model(translator, directory, overwrite=False, expected_bytes=None):
-    """Writes `translator` as a SavedModel with two signatures.
+    """Writes `translator` as a SavedModel with three signatures.
 
-    - `serving_default`: `text` string (batch,) -> `translation` string
-      (batch,) and `ids` int32 (batch, max_length).
+    - `serving_default` (`Greedy.signature`): `text` string (batch,) ->
+      `translation` string (batch,) and `ids` int32 (batch, max_length).
     - `translate_ids`: `source_ids` int32 (batch, steps) -> `ids`, core TF
       ops only, for servers without TF Text.
-    - `translate_beam`: as `serving_default`, with beam search
-      (`translator.beam_width` hypotheses, kept in the `beam_width` variable).
+    - `translate_beam` (`Beam.signature`): as `serving_default`, with
+      `translator.beam` (its width kept in the `beam_width` variable).
 
     It loads with `tensorflow` and `tensorflow_text` alone (no kseq).
     """
@@ -24,11 +25,11 @@ def export_saved_model(translator, directory, overwrite=False, expected_bytes=No
     module.translate = translator.translate
     module.translate_ids = translator.translate_ids
     module.translate_beam = translator.translate_beam
-    module.beam_width = tf.Variable(translator.beam_width, trainable=False, name="beam_width")
+    module.beam_width = tf.Variable(translator.beam.width, trainable=False, name="beam_width")
     signatures = {
-        "serving_default": translator.translate.get_concrete_function(),
+        Greedy.signature: translator.translate.get_concrete_function(),
         "translate_ids": translator.translate_ids.get_concrete_function(),
-        "translate_beam": translator.translate_beam.get_concrete_function(),
+        Beam.signature: translator.translate_beam.get_concrete_function(),
     }
     with atomic_directory(directory, overwrite, expected_bytes) as temporary:
         tf.saved_model.save(module, temporary, signatures=signatures)

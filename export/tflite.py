@@ -6,7 +6,6 @@ import gc
 import tensorflow as tf
 
 from kseq.console import stderr_shown_on_failure
-from kseq.decoding import beam_decode
 from kseq.library_internals import disable_per_channel_quantization, variables_to_constants
 from kseq.run_directory import TFLITE_VARIANTS, tflite_file_name
 
@@ -31,16 +30,16 @@ def ids_function(translator):
     """Source ids (1, max_source_length) -> ids (1, max_length); builtin ops only."""
     shape = [1, translator.model.max_source_length]
     return tf.function(
-        translator.decode_ids, input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")]
+        lambda source_ids: translator.decode_ids(source_ids),
+        input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 
 
 def beam_ids_function(translator):
-    """As `ids_function`, with `translator.beam_width` hypotheses: it converts with builtin ops only."""
+    """As `ids_function`, with the beam search `translator.beam`: it converts with builtin ops only."""
     shape = [1, translator.model.max_source_length]
     return tf.function(
-        lambda source_ids: {"ids": beam_decode(translator.model, source_ids, translator.beam_width,
-                                               translator.length_penalty, translator.max_length)},
+        lambda source_ids: translator.decode_ids(source_ids, translator.beam),
         input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 

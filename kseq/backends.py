@@ -10,6 +10,7 @@ LiteRT), so the commands read `BACKENDS` without loading any of them.
 import numpy as np
 
 from kseq.data import pad_rows
+from kseq.decoding_strategy import Greedy, decoding_strategy
 from kseq.errors import UsageError
 from kseq.run_directory import TFLITE_VARIANTS, RunDirectory
 from kseq.special_ids import END_ID
@@ -31,15 +32,15 @@ class KerasBackend:
         model: a `Seq2SeqTransformer` (trained in memory, or `RunDirectory.load_model()`).
         source_vocabulary, target_vocabulary: `kseq.vocabulary.Vocabulary`s.
         max_length: most output tokens (default: the model's `max_target_length`).
-        use_cache: decode with the key/value cache (False: the naive loop, for benchmarks).
-        beam_width: 1 for greedy decoding, more for beam search.
+        decoding: `Greedy()` (`Greedy(use_cache=False)`: the naive loop, for
+            benchmarks) or `Beam(width, length_penalty)`, from `kseq.decoding_strategy`.
         batch_size: rows every call is padded to (a multiple of it for more):
             `translate_batches`' batch size gives one row count. None pads
             to a power of two, for calls of any size (serving).
     """
 
-    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, use_cache=True,
-                 beam_width=1, batch_size=None):
+    def __init__(self, model, source_vocabulary, target_vocabulary, max_length=None, decoding=Greedy(),
+                 batch_size=None):
         from kseq.decoding import make_decoder
 
         self.model = model
@@ -47,13 +48,14 @@ class KerasBackend:
         self.max_source_length = model.max_source_length
         self.source_widths = sorted({max(1, self.max_source_length // 2), self.max_source_length})
         self.batch_size = batch_size
-        self.decode = make_decoder(model, max_length, use_cache, beam_width)
+        self.decoding = decoding
+        self.decode = make_decoder(model, decoding, max_length)
 
     @classmethod
-    def from_run_dir(cls, run_dir, max_length=None, use_cache=True, beam_width=1, batch_size=None):
+    def from_run_dir(cls, run_dir, max_length=None, decoding=Greedy(), batch_size=None):
         run = RunDirectory(run_dir)
-        return cls(run.load_model(), *run.vocabularies(), max_length=max_length, use_cache=use_cache,
-                   beam_width=beam_width, batch_size=batch_size)
+        return cls(run.load_model(), *run.vocabularies(), max_length=max_length, decoding=decoding,
+                   batch_size=batch_size)
 
     def translate(self, texts):
         texts = list(texts)
@@ -85,7 +87,8 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
             it, the exports keep the length they were exported with.
         num_threads: CPU threads for LiteRT.
         beam_width: 1 for greedy decoding; more for beam search (keras, and
-            saved_model at the width it was exported with; TFLite is greedy).
+            saved_model at the width it was exported with; TFLite is greedy):
+            `kseq.decoding_strategy.decoding_strategy` turns it into a strategy.
         batch_size: keras: the rows every call is padded to (`KerasBackend`).
     """
     if backend not in BACKENDS:
@@ -98,13 +101,12 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         raise UsageError(
             f"max_length is fixed when exporting ({backend}): re-export with "
             "`kseq export RUN_DIR --max-output-length N`, or use backend='keras'.")
-    if beam_width < 1:
-        raise UsageError(f"`beam_width` must be at least 1. Received: beam_width={beam_width}")
-    if beam_width > 1 and backend.startswith("tflite"):
+    decoding = decoding_strategy(beam_width)
+    if decoding != Greedy() and backend.startswith("tflite"):
         raise UsageError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
                          "or saved_model backend.")
     if backend == "keras":
-        return KerasBackend.from_run_dir(run_dir, max_length, beam_width=beam_width, batch_size=batch_size)
+        return KerasBackend.from_run_dir(run_dir, max_length, decoding, batch_size)
     run = RunDirectory(run_dir)
     # The exports carry their own copies, but the server and the pipelines read the run's
     # files: on every backend they must match the model.
@@ -112,7 +114,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
     if backend == "saved_model":
         from kseq.tf.saved_model_backend import SavedModelBackend  # needs TensorFlow: only this backend
 
-        return SavedModelBackend(run_dir, beam_width)
+        return SavedModelBackend(run_dir, decoding)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
     if backend == "tflite":

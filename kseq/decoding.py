@@ -1,4 +1,7 @@
-"""Greedy and beam search: loops with static shapes, for evaluation and every export."""
+"""Greedy and beam search: loops with static shapes, for evaluation and every export.
+
+`kseq.decoding_strategy` names which one a caller decodes with.
+"""
 
 import keras
 import numpy as np
@@ -166,9 +169,9 @@ def beam_decode(model, source_ids, beam_width=4, length_penalty=0.6, max_length=
     return beam_search(step, cache, batch_size, max_length, beam_width, length_penalty)
 
 
-def make_decoder(model, max_length=None, use_cache=True, beam_width=1, length_penalty=0.6):
-    """`greedy_decode` (or `beam_decode` with `beam_width` > 1) compiled for the Keras
-    backend: NumPy source ids in, NumPy ids out.
+def make_decoder(model, decoding, max_length=None):
+    """`decoding.decode` (a `kseq.decoding_strategy`: `Greedy()` or `Beam(...)`) compiled
+    for the Keras backend: NumPy source ids in, NumPy ids out.
 
     It compiles once per input shape (`jax.jit`, or a `tf.function` graph);
     other backends run it eagerly. On JAX the weights are arguments of the
@@ -178,9 +181,7 @@ def make_decoder(model, max_length=None, use_cache=True, beam_width=1, length_pe
     backend = keras.backend.backend()
 
     def run(source_ids):
-        if beam_width > 1:
-            return beam_decode(model, source_ids, beam_width, length_penalty, max_length)
-        return greedy_decode(model, source_ids, max_length, use_cache)
+        return decoding.decode(model, source_ids, max_length)
 
     if backend == "jax":
         import jax

@@ -3,6 +3,7 @@ import shutil
 import pytest
 
 from kseq.backends import load
+from kseq.decoding_strategy import Beam, Greedy
 
 
 def test_float32_backends_agree(tiny_export, tiny_keras):
@@ -38,3 +39,14 @@ def test_keras_backend_can_shorten_the_output(tiny_run):
     run_dir, _ = tiny_run
     _, ids = load(run_dir, "keras", max_length=3).translate(["The answer is nine hundred."])
     assert ids.shape == (1, 3)
+
+
+def test_the_beam_width_is_checked_once_and_held_as_a_strategy(tiny_run):
+    run_dir, _ = tiny_run
+    with pytest.raises(ValueError, match="--beam-width .*Received: 0"):
+        load(run_dir, "keras", beam_width=0)
+    assert load(run_dir, "keras").decoding == Greedy()
+    beam = load(run_dir, "keras", beam_width=2, max_length=5)
+    assert beam.decoding == Beam(width=2)
+    translations, ids = beam.translate(["Ten books.", "It is one o'clock."])
+    assert len(translations) == 2 and ids.shape == (2, 5)

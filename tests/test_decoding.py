@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from kseq.decoding import beam_decode, beam_search, greedy_decode, greedy_search
+from kseq.decoding import beam_decode, beam_search, greedy_decode, greedy_search, make_decoder
+from kseq.decoding_strategy import Beam, Greedy, decoding_strategy
 from kseq.model import Seq2SeqTransformer
 from kseq.special_ids import END_ID, PAD_ID, START_ID
 
@@ -195,3 +196,33 @@ def test_beam_decoding_runs_in_a_graph_and_batches_like_one_row(model):
             expected)
     with pytest.raises(ValueError, match="beam_width"):
         beam_decode(model, SOURCE, beam_width=0)
+
+
+# --- The strategy that names greedy or beam once ---
+
+
+def test_the_beam_width_flag_becomes_a_strategy_in_one_place():
+    assert decoding_strategy() == Greedy() and decoding_strategy(1, length_penalty=2.0) == Greedy()
+    assert decoding_strategy(4) == Beam(width=4, length_penalty=0.6)
+    assert decoding_strategy(2, length_penalty=0.0) == Beam(width=2, length_penalty=0.0)
+    for width in (0, -3):
+        with pytest.raises(ValueError, match=f"--beam-width .*at least 1. Received: {width}"):
+            decoding_strategy(width)
+    # The SavedModel signatures each strategy is served by: the export's contract.
+    assert (Greedy.signature, Beam.signature) == ("serving_default", "translate_beam")
+    assert (Greedy().width, Beam(3).width) == (1, 3)
+
+
+def test_strategies_decode_as_the_search_they_name(model):
+    np.testing.assert_array_equal(Greedy().decode(model, SOURCE, 9), greedy_decode(model, SOURCE, max_length=9))
+    np.testing.assert_array_equal(Greedy(use_cache=False).decode(model, SOURCE, 9),
+                                  greedy_decode(model, SOURCE, max_length=9, use_cache=False))
+    np.testing.assert_array_equal(Beam(3, 0.0).decode(model, SOURCE, 9),
+                                  beam_decode(model, SOURCE, beam_width=3, length_penalty=0.0, max_length=9))
+    assert np.asarray(Beam(2).decode(model, SOURCE)).shape == (3, model.max_target_length)
+
+
+def test_make_decoder_compiles_the_strategy_it_is_given(model):
+    for decoding in (Greedy(), Beam(3)):
+        compiled = make_decoder(model, decoding, max_length=9)
+        np.testing.assert_array_equal(compiled(SOURCE), decoding.decode(model, SOURCE, 9))

@@ -45,7 +45,10 @@ def test_serves_a_batch_of_strings_without_kseq(tiny_export, tiny_translator):
     from kseq.backends import load
 
     assert served["beam_width"] == 4
-    assert served["beam_ids"] == load(str(tiny_export), "keras", beam_width=4).translate(texts)[1].tolist()
+    keras_beam_ids = load(str(tiny_export), "keras", beam_width=4).translate(texts)[1].tolist()
+    assert served["beam_ids"] == keras_beam_ids
+    # kseq's SavedModel backend reaches the same signature through the strategy it holds.
+    assert load(str(tiny_export), "saved_model", beam_width=4).translate(texts)[1].tolist() == keras_beam_ids
 
 
 def test_beam_width_must_match_the_export(tiny_export):

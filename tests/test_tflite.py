@@ -60,21 +60,21 @@ def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_t
 
 def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
     """The opt-in `translator_ids_beam.tflite` (`kseq export --tflite-beam`)."""
-    import types
-
     import keras
     from ai_edge_litert.interpreter import Interpreter
 
     from export.operators import list_operators
     from export.tflite import beam_ids_function, convert, freeze
     from kseq.decoding import beam_decode
+    from kseq.decoding_strategy import Beam
     from kseq.model import Seq2SeqTransformer
+    from kseq.tf.translator import Translator
 
     keras.utils.set_random_seed(1)
     model = Seq2SeqTransformer(vocabulary_size=64, num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32,
                                num_heads=2, intermediate_dim=64, dropout=0.0, max_source_length=12,
                                max_target_length=10)
-    translator = types.SimpleNamespace(model=model, beam_width=4, length_penalty=0.6, max_length=10)
+    translator = Translator(model, None, None, max_length=10, beam=Beam(width=4, length_penalty=0.6))
     content = convert(freeze(beam_ids_function(translator)))
     operators = list_operators(content)
     assert operators["custom"] == [] and "WHILE" in operators["builtin"] and "TOPK_V2" in operators["builtin"]

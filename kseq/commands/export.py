@@ -42,7 +42,8 @@ def add_arguments(parser):
 
 def run(args):
     from export.export_run import export_run
+    from kseq.decoding_strategy import Beam
 
+    beam = Beam(args.beam_width, args.length_penalty)  # translate_beam's search, whatever its width
     export_run(args.run_dir, args.formats, args.quantize, args.max_output_length, args.overwrite,
-               log=lambda message: print(message, flush=True), beam_width=args.beam_width,
-               length_penalty=args.length_penalty, tflite_beam=args.tflite_beam)
+               log=lambda message: print(message, flush=True), beam=beam, tflite_beam=args.tflite_beam)

@@ -3,15 +3,17 @@
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  registers the SentencePiece ops
 
+from kseq.decoding_strategy import Beam, Greedy
 from kseq.errors import RunDirectoryError, UsageError
 from kseq.run_directory import RunDirectory
 
 
 class SavedModelBackend:
-    """The newest `saved_model/<version>/`, through its `serving_default` signature
-    (or `translate_beam`, with `beam_width` > 1: the width it was exported with)."""
+    """The newest `saved_model/<version>/`, through the signature that decodes as `decoding`
+    does: `serving_default` for `Greedy()`, `translate_beam` for a `Beam` of the width it was
+    exported with (its length penalty is the export's too)."""
 
-    def __init__(self, run_dir, beam_width=1):
+    def __init__(self, run_dir, decoding=Greedy()):
         run = RunDirectory(run_dir)
         self.path = run.latest_saved_model_path()
         try:
@@ -23,15 +25,13 @@ class SavedModelBackend:
         self.loaded = loaded
         self.signatures = loaded.signatures  # every exported signature, by name (`kseq serve` offers them)
         self.exported_beam_width = int(loaded.beam_width.numpy()) if hasattr(loaded, "beam_width") else None
-        if beam_width == 1:
-            self.serve = loaded.signatures["serving_default"]
-            return
-        exported = self.exported_beam_width
-        if exported != beam_width:
+        widths = {Greedy.signature: Greedy.width, Beam.signature: self.exported_beam_width}  # as exported
+        exported = widths[decoding.signature]
+        if exported != decoding.width:
             raise UsageError(
-                f"{self.path} searches with {exported or 'no'} beams, not {beam_width}: export again with "
-                f"`kseq export {run.path} --formats saved_model --beam-width {beam_width}`.")
-        self.serve = loaded.signatures["translate_beam"]
+                f"{self.path} searches with {exported or 'no'} beams, not {decoding.width}: export again "
+                f"with `kseq export {run.path} --formats saved_model --beam-width {decoding.width}`.")
+        self.serve = loaded.signatures[decoding.signature]
 
     def translate(self, texts):
         outputs = self.serve(text=tf.constant(list(texts), tf.string))

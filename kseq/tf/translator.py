@@ -1,17 +1,18 @@
-"""Translator: strings in, strings out, with the model's greedy decoding in a graph."""
+"""Translator: strings in, strings out, with the model's decoding (greedy, or beam search) in a graph."""
 
 import tensorflow as tf
 
-from kseq.decoding import beam_decode, greedy_decode
+from kseq.decoding_strategy import Beam, Greedy
 from kseq.special_ids import END_ID, PAD_ID
 
 
 class Translator(tf.Module):
-    """Tokenize, decode greedily with the cache, detokenize: one TF graph.
+    """Tokenize, decode with the cache, detokenize: one TF graph.
 
-    `translate`, `translate_ids` and `translate_beam` are the compiled entry
-    points (any batch size); the SavedModel serves them as they are and the
-    TFLite export wraps `translate_text` and `decode_ids` at fixed shapes.
+    `translate` (greedy), `translate_ids` (greedy, ids in and out) and
+    `translate_beam` (`beam`) are the compiled entry points (any batch size);
+    the SavedModel serves them as they are and the TFLite export wraps
+    `translate_text` and `decode_ids` at fixed shapes.
     Sources longer than the model's `max_source_length` are truncated.
 
     Args:
@@ -20,47 +21,40 @@ class Translator(tf.Module):
         target_tokenizer: the `Tokenizer` of the target side.
         max_length: int or None. Most tokens to generate (end id included);
             defaults to the model's `max_target_length`.
-        beam_width: int. Hypotheses `translate_beam` keeps.
-        length_penalty: float. GNMT's length penalty exponent for `translate_beam`.
+        beam: the `kseq.decoding_strategy.Beam` that `translate_beam` searches with.
 
     Example:
     >>> translator = Translator(model, tokenizer, tokenizer)
     >>> translator.translate(tf.constant(["Good morning."]))["translation"]
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None, beam_width=4,
-                 length_penalty=0.6):
+    def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None, beam=Beam()):
         super().__init__()
-        self.beam_width = beam_width
-        self.length_penalty = length_penalty
+        self.beam = beam
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_length = max_length or model.max_target_length
-        self.translate = tf.function(
-            self.translate_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
-        )
+        # Each takes its tensor argument alone: a SavedModel cannot encode a strategy as a default.
+        self.translate = self._text_function(Greedy())
         self.translate_ids = tf.function(
-            self.decode_ids, input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")]
+            lambda source_ids: self.decode_ids(source_ids),
+            input_signature=[tf.TensorSpec([None, None], tf.int32, name="source_ids")],
         )
-        self.translate_beam = tf.function(
-            self.beam_translate_text, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
-        )
+        self.translate_beam = self._text_function(beam)
 
-    def translate_text(self, text, source_length=None):
-        """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}."""
-        ids = self.decode_ids(self.source_ids(text, source_length))["ids"]
+    def _text_function(self, decoding):
+        return tf.function(lambda text: self.translate_text(text, decoding=decoding),
+                           input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+
+    def translate_text(self, text, source_length=None, decoding=Greedy()):
+        """text (batch,) -> {"translation": (batch,) strings, "ids": (batch, max_length)}, decoded with `decoding`."""
+        ids = self.decode_ids(self.source_ids(text, source_length), decoding)["ids"]
         return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
 
-    def beam_translate_text(self, text):
-        """As `translate_text`, with beam search."""
-        ids = beam_decode(self.model, self.source_ids(text), self.beam_width, self.length_penalty,
-                          self.max_length)
-        return {"translation": self.target_tokenizer.detokenize(ids), "ids": ids}
-
-    def decode_ids(self, source_ids):
-        """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}."""
-        return {"ids": greedy_decode(self.model, source_ids, self.max_length)}
+    def decode_ids(self, source_ids, decoding=Greedy()):
+        """source_ids (batch, steps), 0-padded, ending with the end id -> {"ids"}, decoded with `decoding`."""
+        return {"ids": decoding.decode(self.model, source_ids, self.max_length)}
 
     def source_ids(self, text, length=None):
         """Source ids as the model was trained on them, (batch, length or longest)."""
