@@ -227,8 +227,11 @@ def test_a_run_killed_while_evaluating_resumes_to_the_evaluation(tiny_data, tmp_
     config = tiny_config(epochs=1, data=str(tiny_data))
     train(config, RunDirectory(run_dir))
     (run_dir / "metrics.json").unlink()  # as if killed during the evaluation
-    train(config, RunDirectory(run_dir), resume=True)
-    assert "Training had ended" in capsys.readouterr().out
+    lines = []
+    train(config, RunDirectory(run_dir), resume=True, log=lines.append)
+    assert "Training had ended before the interruption: evaluating the saved model." in lines
+    assert any(line.startswith("Test: BLEU") for line in lines)
+    assert "Training had ended" not in capsys.readouterr().out  # every line went to `log`
     with open(run_dir / "history.csv") as f:
         assert len(list(csv.DictReader(f))) == 1  # not trained again
     assert (run_dir / "metrics.json").is_file()

@@ -138,11 +138,13 @@ def run(args):
     from kseq.training import train
 
     check_arguments(args)
-    args.data = resolve_data(args.data)  # `--data spa-eng`: downloaded before a run directory is claimed
-    started = time.time()
     if args.compilation_cache:
         device.enable_compilation_cache(args.compilation_cache)
-    config = None if args.resume else config_from_args(args)  # checked before a run directory is claimed
+    config = None
+    if not args.resume:  # checked, and `--data spa-eng` downloaded, before a run directory is claimed
+        config = config_from_args(args)
+        config = config.replace(data=resolve_data(config.data))
+    started = time.time()
     # Only the chief writes the run directory; other workers write theirs to a scratch one.
     chief = distribution.is_chief()
     run_dir = (RunDirectory.create(args.out, args.resume) if chief
