@@ -177,13 +177,11 @@ class TrainingConfig:
         at_least = {"vocabulary_size": 8, "num_encoder_layers": 1, "num_decoder_layers": 1, "hidden_dim": 1,
                     "num_heads": 1, "intermediate_dim": 1, "max_source_length": 2, "max_target_length": 2,
                     "epochs": 1, "tokens_per_batch": 1, "warmup_steps": 0, "bleu_subset": 0, "patience": 0,
-                    "eval_batch_size": 1, "weight_decay": 0, "subword_alpha": 0}
+                    "eval_batch_size": 1, "learning_rate": 0, "weight_decay": 0, "subword_alpha": 0}
         for name, least in at_least.items():
             value = getattr(self, name)
             if not value >= least:
                 raise UsageError(f"{flag(name)} must be at least {least}. Received: {value}")
-        if not self.learning_rate > 0:
-            raise UsageError(f"--learning-rate must be positive. Received: {self.learning_rate}")
         for name in ("dropout", "attention_dropout", "label_smoothing"):
             value = getattr(self, name)
             if not 0 <= value < 1:

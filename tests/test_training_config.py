@@ -84,7 +84,7 @@ def test_flags_override_the_preset_and_the_device_defaults(monkeypatch):
     (("--epochs", "0"), "--epochs must be at least 1. Received: 0"),
     (("--time-budget", "0"), "--time-budget must be a positive number of minutes. Received: 0.0"),
     (("--dropout", "1.5"), r"--dropout must be in \[0, 1\). Received: 1.5"),
-    (("--learning-rate", "-1"), "--learning-rate must be positive. Received: -1.0"),
+    (("--learning-rate", "-1"), "--learning-rate must be at least 0. Received: -1.0"),
     (("--eval-batch-size", "0"), "--eval-batch-size must be at least 1. Received: 0"),
 ])
 def test_a_value_that_cannot_train_is_refused_naming_its_flag(flags, message):
