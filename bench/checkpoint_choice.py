@@ -70,18 +70,18 @@ def main(argv=None):
         if not args.data or not os.path.isdir(args.data[0]):
             parser.error("--train-pairs needs --data DIR (with train.tsv, valid.tsv and test.tsv)")
         args.data = [subset(args.data[0], args.train_pairs, out + "-data")]
-    settings = train.settings_from_args(args)
-    settings["bleu_subset"] = settings["bleu_subset"] or 500
+    config = train.config_from_args(args)
+    config = config.replace(bleu_subset=config.bleu_subset or 500)
     run = RunDirectory.create(out)
     load_average = os.getloadavg()
     epoch_weights = os.path.join(run.path, "epochs", "{epoch}.weights.h5")
-    metrics = run_training(settings, run, callbacks=[
+    metrics = run_training(config, run, callbacks=[
         keras.callbacks.ModelCheckpoint(epoch_weights, save_weights_only=True)])
 
     loss_epoch, bleu_epoch, last_epoch, rows = best_epochs(run.history_path)
-    corpus = load_corpus(settings["data"])
+    corpus = load_corpus(config.data)
     model = run.load_model()
-    backend = KerasBackend(model, *run.vocabularies(), batch_size=settings["eval_batch_size"])
+    backend = KerasBackend(model, *run.vocabularies(), batch_size=config.eval_batch_size)
 
     def weights(epoch):
         model.load_weights(epoch_weights.format(epoch=epoch))
@@ -89,7 +89,7 @@ def main(argv=None):
 
     def test_scores(values):
         model.set_weights(values)
-        return evaluate(backend, corpus.test, settings["eval_batch_size"], verbose=False)[0]
+        return evaluate(backend, corpus.test, config.eval_batch_size, verbose=False)[0]
 
     results = {"best val_bleu (model.keras)": (bleu_epoch, metrics["keras"])}
     for name, epoch in (("best val_loss", loss_epoch), ("last epoch", last_epoch)):
@@ -103,9 +103,9 @@ def main(argv=None):
 
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load_average[0]:.1f} at the start "
                f"and {os.getloadavg()[0]:.1f} at the end, {datetime.date.today()}")
-    print(f"\nMachine: {machine}. Corpus: {len(corpus.train)} training pairs ({settings['data']}); "
-          f"preset {settings['preset']}, dropout {settings['dropout']:g}, "
-          f"{settings.get('time_budget_minutes') or '-'} minutes; validation BLEU on {settings['bleu_subset']} "
+    print(f"\nMachine: {machine}. Corpus: {len(corpus.train)} training pairs ({config.data}); "
+          f"preset {config.preset}, dropout {config.dropout:g}, "
+          f"{config.time_budget_minutes or '-'} minutes; validation BLEU on {config.bleu_subset} "
           "sources after each epoch.\n")
     print("| epoch | val_loss | val BLEU | train accuracy | val accuracy |\n| ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
@@ -116,7 +116,7 @@ def main(argv=None):
     for name, (epoch, scores) in results.items():
         print(f"| {name} | {epoch} | {scores['bleu']:.2f} | {scores['chrf']:.2f} |")
     if args.json:
-        write_json(args.json, {"machine": machine, "settings": settings, "history": rows,
+        write_json(args.json, {"machine": machine, "settings": config.to_dict(), "history": rows,
                                "test": {name: {"epoch": e, **s} for name, (e, s) in results.items()}})
 
 

@@ -32,7 +32,6 @@ def measure(data, steps):
     """One process's figures: seconds per training step, decoding ms/token, peak RSS."""
     import keras
 
-    from kseq import presets
     from kseq.backends import KerasBackend
     from kseq.batch_translation import translate_batches
     from kseq.data import load_corpus, make_examples
@@ -40,15 +39,16 @@ def measure(data, steps):
     from kseq.recipe import build_model, compile_model
     from kseq.special_ids import PAD_ID
     from kseq.training import build_vocabularies, make_batches
+    from kseq.training_config import TrainingConfig
 
-    settings = dict(presets.PRESETS["small"], joint_vocabulary=True, seed=0, mixed_precision=None)
+    config = TrainingConfig.from_preset("small")
     keras.utils.set_random_seed(0)
     corpus = load_corpus(data)
-    vocabulary, _ = build_vocabularies(corpus.train, settings)
+    vocabulary, _ = build_vocabularies(corpus.train, config)
     examples = make_examples(corpus.train, vocabulary, vocabulary, 64, 64, "truncate")
-    batches, _ = make_batches(examples, examples, settings)
-    model = build_model(settings, vocabulary.size)
-    compile_model(model, settings, len(batches))
+    batches, _ = make_batches(examples, examples, config)
+    model = build_model(config, vocabulary.size)
+    compile_model(model, config, len(batches))
     train_data = batches.as_tf_dataset().repeat()
     model.fit(train_data.take(20), epochs=1, verbose=0)  # traces the step, leaves the warmup
     step_seconds = []

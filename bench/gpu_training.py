@@ -154,16 +154,16 @@ def main(argv=None):
     train_args = args = parser.parse_args(argv)
     train_args.argv = []
     train.check_arguments(train_args)
-    settings = train.settings_from_args(train_args)
     if train_args.compilation_cache:
         device.enable_compilation_cache(train_args.compilation_cache)
+    config = train.config_from_args(train_args)
     run_dir = RunDirectory.create(train_args.out or tempfile.mkdtemp(prefix="kseq-gpu-bench-"))
-    corpus = load_corpus(settings["data"])
-    probe = Probe(run_dir, corpus.test[: args.probe], settings["eval_batch_size"])
+    corpus = load_corpus(config.data)
+    probe = Probe(run_dir, corpus.test[: args.probe], config.eval_batch_size)
     compiling = CompileLog() if keras.backend.backend() == "jax" else None
 
     profile = [Profile(args.profile)] if args.profile and keras.backend.backend() == "jax" else []
-    metrics = run_training(settings, run_dir, callbacks=[probe, *profile])
+    metrics = run_training(config, run_dir, callbacks=[probe, *profile])
 
     name = device_name()
     peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
@@ -172,17 +172,17 @@ def main(argv=None):
     parameters = run_dir.load_model().count_params()
     utilization = 6 * parameters * steady / (peak * 1e12) if peak else None
     result = {
-        "device": name, "backend": keras.backend.backend(), "preset": settings["preset"],
-        "mixed_precision": settings.get("mixed_precision") or "float32",
-        "tokens_per_batch": settings["tokens_per_batch"], "parameters": parameters,
+        "device": name, "backend": keras.backend.backend(), "preset": config.preset,
+        "mixed_precision": config.mixed_precision or "float32",
+        "tokens_per_batch": config.tokens_per_batch, "parameters": parameters,
         "target_tokens_per_second": steady, "peak_tflops": peak, "model_flops_utilization": utilization,
         "compile_seconds": compiling.wall_seconds() if compiling else None,
         "compile_seconds_per_function": compiling.per_function() if compiling else None,
         "test_bleu": metrics["keras"]["bleu"], "test_sources": metrics["keras"]["sentences"],
         "wall_seconds": round(time.perf_counter() - STARTED, 1), "curve": probe.curve,
     }
-    print(f"\nDevice: {name} ({result['backend']}, {result['mixed_precision']}), preset {settings['preset']}, "
-          f"{parameters:,} parameters, {settings['tokens_per_batch']} positions per batch.")
+    print(f"\nDevice: {name} ({result['backend']}, {result['mixed_precision']}), preset {config.preset}, "
+          f"{parameters:,} parameters, {config.tokens_per_batch} positions per batch.")
     print("| figure | value |\n| --- | ---: |")
     print(f"| target tokens/s (median of epochs after the first) | {steady:,.0f} |")
     print(f"| model FLOPs utilization (6 x parameters x tokens/s over {peak or '?'} TFLOP/s) | "

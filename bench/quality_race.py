@@ -11,7 +11,10 @@ it translates every test source. BLEU and chrF by sacrebleu (defaults,
 multi-reference). The peer writes lowercase, so kseq is scored both cased and
 lowercased, the peer lowercased (hypotheses and references). Writes
 `bench/quality_race.json` and `bench/quality_race.png`. kseq trains the
-`--preset`, changed by the same override flags as `kseq train`'s.
+`--preset`, changed by the same override flags as `kseq train`'s, with
+`kseq train`'s own job (`kseq.training.train`: its validation and checkpoint
+choice count in the budget), and is scored as it ships: the run directory's
+model.keras, in float32.
 """
 
 import argparse
@@ -27,15 +30,16 @@ import keras
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
+from kseq import device  # noqa: E402
 from kseq.backends import KerasBackend  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
-from kseq.data import load_corpus, make_examples  # noqa: E402
+from kseq.commands.train import add_preset_arguments  # noqa: E402
+from kseq.data import load_corpus  # noqa: E402
 from kseq.evaluation import group_references, score  # noqa: E402
-from kseq import device, presets  # noqa: E402
-from kseq.recipe import build_model, compile_model  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
-from kseq.training import build_vocabularies, make_batches, subword_sampling  # noqa: E402
+from kseq.training import train  # noqa: E402
+from kseq.training_config import PRESET_FIELDS, TrainingConfig  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -46,8 +50,8 @@ class ProbedBudget(TimeBudget):
     def __init__(self, minutes, every, probe, learning_rate=None, warmup_steps=0, last=None):
         super().__init__(minutes, learning_rate, warmup_steps)
         self.every = 60.0 * every
-        self.probe = probe  # () -> scores
-        self.last = last  # () -> scores, once the budget is spent, before fit() ends
+        self.probe = probe  # model -> scores
+        self.last = last  # model -> scores, once the budget is spent, before fit() ends
         self.curve = []
         self.last_scores = None
 
@@ -55,10 +59,10 @@ class ProbedBudget(TimeBudget):
         super().on_train_batch_end(batch, logs)
         if self.elapsed() >= self.every * (len(self.curve) + 1) or self.exhausted:
             self.pause()
-            self.curve.append({"minutes": round(self.elapsed() / 60, 2), **self.probe()})
+            self.curve.append({"minutes": round(self.elapsed() / 60, 2), **self.probe(self.model)})
             print(f"  {self.curve[-1]}", flush=True)
             if self.exhausted and self.last:
-                self.last_scores = self.last()
+                self.last_scores = self.last(self.model)
             self.resume()
 
 
@@ -71,38 +75,32 @@ def scores(backend, sources, references, lowercase_only=False):
     return result
 
 
-def train_kseq(corpus, settings, minutes, every, probe_set, test_set, save_dir):
-    """Trains, saves a run directory in `save_dir` and loads it back, as it ships (float32).
+def train_kseq(config, every, probe_set, test_set, save_dir):
+    """Trains with `kseq.training.train` into a run directory in `save_dir`, probing every
+    `every` minutes, and loads the run back, as it ships (float32).
 
     Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
-    vocabulary, _ = build_vocabularies(corpus.train, settings)
-    lengths = (settings["max_source_length"], settings["max_target_length"], "truncate")
-    examples = make_examples(corpus.train, vocabulary, vocabulary, *lengths)
-    batches, _ = make_batches(examples, examples, settings,
-                              resegment=subword_sampling(corpus.train, examples, settings, vocabulary, vocabulary))
-    steps_per_epoch = len(batches)
-    model = build_model(settings, vocabulary.size)
-    compile_model(model, settings, steps_per_epoch)
-    backend = KerasBackend(model, vocabulary, vocabulary)
-    # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
-    last = (lambda: scores(backend, *test_set)) if settings.get("ema_momentum") else None
-    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set), settings["learning_rate"],
-                          settings["warmup_steps"], last)
-    print(f"kseq: {model.count_params():,} parameters, {steps_per_epoch} steps per epoch, "
-          f"{settings['mixed_precision'] or 'float32'}", flush=True)
-    data = batches.as_tf_dataset() if keras.backend.backend() == "tensorflow" else batches
-    model.fit(data, epochs=10_000, callbacks=[budget], verbose=0)
     run = RunDirectory.create(save_dir)  # for `kseq export` and bench/decoding_speed.py
-    run.save_vocabularies(vocabulary, vocabulary)
-    run.write_config(settings, model, vocabulary.size)
-    run.save_model(model)
-    shipped = KerasBackend(run.load_model(), vocabulary, vocabulary)  # float32, whatever trained
-    return shipped, budget.curve, model.optimizer.iterations.numpy(), budget.last_scores
+    trained = {}
+
+    def backend(model):
+        """One backend over the model in training, for every probe: compiled once per shape."""
+        if "backend" not in trained:
+            trained["backend"] = KerasBackend(model, *run.vocabularies())
+        return trained["backend"]
+
+    # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
+    last = (lambda model: scores(backend(model), *test_set)) if config.ema_momentum else None
+    budget = ProbedBudget(config.time_budget_minutes, every, lambda model: scores(backend(model), *probe_set),
+                          config.learning_rate, config.warmup_steps, last)
+    train(config, run, budget=budget)
+    shipped = KerasBackend(run.load_model(), *run.vocabularies())  # float32, whatever trained
+    return shipped, budget.curve, budget.steps, budget.last_scores
 
 
 def train_peer(corpus, minutes, every, probe_set):
     backend = peer.PeerTranslator.build(corpus.train)
-    budget = ProbedBudget(minutes, every, lambda: scores(backend, *probe_set, lowercase_only=True))
+    budget = ProbedBudget(minutes, every, lambda model: scores(backend, *probe_set, lowercase_only=True))
     print(f"peer: {backend.model.count_params():,} parameters", flush=True)
     backend.fit(corpus.train, [budget])
     return backend, budget.curve, backend.model.optimizer.iterations.numpy()
@@ -136,7 +134,7 @@ def main(argv=None):
     parser.add_argument("--systems", default="kseq,peer", help="Which to train: kseq, peer or both.")
     parser.add_argument("--ema", type=float, metavar="MOMENTUM",
                         help="kseq: average the weights (optimizer EMA) and score both.")
-    presets.add_arguments(parser)
+    add_preset_arguments(parser)
     parser.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16"), default="auto",
                         help="kseq's training compute; auto: as `kseq train` chooses for this device. "
                              "The test split is scored on the saved float32 model either way.")
@@ -149,18 +147,19 @@ def main(argv=None):
     corpus = load_corpus([args.data])
     probe_set = group_references(corpus.test[: args.probe])
     test_set = group_references(corpus.test)
-    settings = dict(presets.from_arguments(args), time_budget_minutes=args.minutes, joint_vocabulary=True,
-                    seed=0, epochs=10_000, ema_momentum=args.ema, data=args.data)
-    settings["mixed_precision"] = device.mixed_precision_setting(args.mixed_precision, device.accelerator(),
-                                                                 keras.backend.backend())
+    overrides = {name: getattr(args, name) for name in PRESET_FIELDS if getattr(args, name) is not None}
+    config = TrainingConfig.from_preset(args.preset, time_budget_minutes=args.minutes, seed=0,
+                                        ema_momentum=args.ema, data=args.data)
+    config = config.with_device_defaults(device.accelerator(), keras.backend.backend(),
+                                         args.mixed_precision).replace(**overrides)
 
     results = {}
     started = time.time()
     systems = args.systems.split(",")
     if "kseq" in systems:
         with tempfile.TemporaryDirectory() as scratch:
-            backend, curve, steps, raw = train_kseq(corpus, settings, args.minutes, args.every, probe_set,
-                                                    test_set, args.save or os.path.join(scratch, "run"))
+            backend, curve, steps, raw = train_kseq(config, args.every, probe_set, test_set,
+                                                    args.save or os.path.join(scratch, "run"))
             results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps),
                                                 "test": scores(backend, *test_set)}
         if raw:
@@ -173,7 +172,7 @@ def main(argv=None):
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Keras {keras.__version__} on {keras.backend.backend()}"
     report = {"machine": machine, "minutes": args.minutes, "test_sources": len(test_set[0]),
-              "probe_sources": len(probe_set[0]), "settings": settings, "results": results,
+              "probe_sources": len(probe_set[0]), "settings": config.to_dict(), "results": results,
               "wall_minutes": round((time.time() - started) / 60, 1)}
     with open(args.out, "w") as f:
         json.dump(report, f, indent=2)

@@ -61,11 +61,11 @@ def main(argv=None):
         if args.minutes and elapsed + slowest > 60 * args.minutes:
             print(f"{name}: not run, it would end past {args.minutes:g} minutes.", flush=True)
             continue
-        settings = {**train.settings_from_args(args), **VARIANTS[name]}
+        config = train.config_from_args(args).replace(**VARIANTS[name])
         run = RunDirectory.create(os.path.join(out, name))
         print(f"\n=== {name}: {VARIANTS[name] or 'the preset'} ===", flush=True)
         variant_started = time.perf_counter()
-        metrics = run_training(settings, run)
+        metrics = run_training(config, run)
         seconds = time.perf_counter() - variant_started
         slowest = max(slowest, seconds)
         rows.append({"variant": name, "change": VARIANTS[name], "bleu": metrics["keras"]["bleu"],

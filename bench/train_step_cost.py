@@ -36,12 +36,13 @@ import numpy as np  # noqa: E402
 from kseq.batching import model_inputs  # noqa: E402
 from kseq.presets import PRESETS  # noqa: E402
 from kseq.recipe import build_model, compile_model  # noqa: E402
+from kseq.training_config import TrainingConfig  # noqa: E402
 
 
-def train_step_cost(settings, rows, length, vocabulary_size):
-    """Figures of the compiled train step for a (rows, length) batch."""
-    model = build_model(settings, vocabulary_size)
-    compile_model(model, settings, steps_per_epoch=100)
+def train_step_cost(config, rows, length, vocabulary_size):
+    """Figures of the compiled train step for a (rows, length) batch of a `TrainingConfig`'s model."""
+    model = build_model(config, vocabulary_size)
+    compile_model(model, config, steps_per_epoch=100)
     random = np.random.default_rng(0)
     ids = random.integers(4, vocabulary_size, size=(rows, length - 1), dtype=np.int32)
     batch = model_inputs(ids, ids)
@@ -59,7 +60,7 @@ def train_step_cost(settings, rows, length, vocabulary_size):
     parameters = model.count_params()
     return {
         "rows": rows, "length": length, "vocabulary_size": vocabulary_size, "parameters": parameters,
-        "mixed_precision": settings.get("mixed_precision") or "float32",
+        "mixed_precision": config.mixed_precision or "float32",
         "tflop": cost.get("flops", 0) / 1e12,
         "tflop_6nd": 6 * parameters * rows * length / 1e12,
         "gb_accessed": cost.get("bytes accessed", 0) / 1e9,
@@ -88,8 +89,8 @@ def main(argv=None):
     parser.add_argument("--bandwidth-tbs", type=float, default=4.8, help="A GPU's memory bandwidth, TB/s.")
     parser.add_argument("--json", help="Also write the figures here.")
     args = parser.parse_args(argv)
-    settings = dict(PRESETS[args.preset], preset=args.preset, mixed_precision=args.mixed_precision)
-    figures = train_step_cost(settings, args.rows, args.length, args.vocabulary_size)
+    config = TrainingConfig.from_preset(args.preset, mixed_precision=args.mixed_precision)
+    figures = train_step_cost(config, args.rows, args.length, args.vocabulary_size)
     figures["memory_seconds_at_bandwidth"] = figures["gb_accessed"] / (args.bandwidth_tbs * 1e3)
     print(f"`{args.preset}`, {figures['parameters']:,} parameters, {figures['mixed_precision']}, "
           f"batch ({args.rows}, {args.length}), vocabulary {args.vocabulary_size}, "

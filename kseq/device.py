@@ -1,4 +1,6 @@
-"""The device that trains: what it is, the defaults it calls for, and a compilation cache kept across runs.
+"""The device that trains: what it is, what its CPU computes natively, and a compilation cache kept across runs.
+
+The defaults a device calls for are `TrainingConfig.with_device_defaults`'s.
 
 Imports no TensorFlow unless the Keras backend is TensorFlow.
 """
@@ -6,9 +8,6 @@ Imports no TensorFlow unless the Keras backend is TensorFlow.
 import os
 
 from kseq.cache import cache_dir
-
-# Positions per batch at least, on a GPU or TPU: a CPU-sized batch leaves most of the card idle.
-ACCELERATOR_TOKENS_PER_BATCH = 16384
 
 
 def accelerator():
@@ -43,26 +42,6 @@ def cpu_computes_bfloat16(cpuinfo="/proc/cpuinfo"):
     except OSError:
         return False
     return not BFLOAT16_CPU_FLAGS.isdisjoint(flags)
-
-
-def default_mixed_precision(kind, backend):
-    """bfloat16 compute (same range as float32: no loss scaling) on a GPU or TPU, and on TensorFlow
-    on a CPU with bfloat16 dot products (1.13 times the steps in the 30-minute race on a Zen 4,
-    BENCHMARKS.md); else float32."""
-    if kind in ("gpu", "tpu") or (backend == "tensorflow" and cpu_computes_bfloat16()):
-        return "mixed_bfloat16"
-    return "float32"
-
-
-def mixed_precision_setting(choice, kind, backend):
-    """The `mixed_precision` setting for a `--mixed-precision` choice: "auto" resolved, float32 as None."""
-    policy = default_mixed_precision(kind, backend) if choice == "auto" else choice
-    return None if policy == "float32" else policy
-
-
-def default_tokens_per_batch(preset_value, kind):
-    """The preset's batch, raised to `ACCELERATOR_TOKENS_PER_BATCH` on a GPU or TPU."""
-    return max(preset_value, ACCELERATOR_TOKENS_PER_BATCH) if kind in ("gpu", "tpu") else preset_value
 
 
 def default_compilation_cache_dir():

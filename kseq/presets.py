@@ -1,15 +1,14 @@
-"""Model and training presets, as plain data.
+"""Model and training presets, as plain data: the one place their defaults live.
 
 `tiny` is for tests and smoke runs, `small` is the CPU default, `base` is for
-a GPU. Every key is also a `train.py` flag (`--hidden-dim 128`, `--no-jit-compile`),
-which wins. `subword_alpha` > 0 samples a new SentencePiece segmentation of
-every training pair each epoch (subword regularization); 0 keeps the best one.
+a GPU. Every key is a field of `kseq.training_config.TrainingConfig` and a
+`kseq train` flag (`--hidden-dim 128`, `--no-jit-compile`), which wins.
+`subword_alpha` > 0 samples a new SentencePiece segmentation of every
+training pair each epoch (subword regularization); 0 keeps the best one.
 `bleu_subset` > 0 chooses model.keras by greedy BLEU on that many validation
 sources, scored after each epoch; 0 chooses it by validation loss. `patience`
 > 0 stops training after that many epochs without a better one.
 """
-
-import argparse
 
 PRESETS = {
     "tiny": dict(
@@ -20,11 +19,9 @@ PRESETS = {
         bleu_subset=0, patience=0,
     ),
     "small": dict(
-        # Tuned in the 30-minute race (BENCHMARKS.md): no dropout, since a few epochs on a CPU
-        # leave the model under- not over-fitted (35.1 against 31.8 BLEU on one core, a tie at
-        # 40.1 on two; 0.1 wins by 3.2 over 20 epochs on a GPU: raise it for long runs), and
-        # 8,000 pieces (42.93 against 40.09 with the whole machine; 4,000 won with one core each),
-        # and a peak learning rate of 2e-3 (45.63 against 43.71 at 1e-3).
+        # Tuned in the 30-minute race (see BENCHMARKS.md): no dropout, since a few epochs on a
+        # CPU leave the model under- rather than over-fitted (raise it for long runs on a GPU),
+        # 8,000 pieces, and a peak learning rate of 2e-3.
         vocabulary_size=8000, num_encoder_layers=2, num_decoder_layers=2, hidden_dim=256,
         num_heads=4, intermediate_dim=1024, dropout=0.0, attention_dropout=0.0, max_source_length=64,
         max_target_length=64, epochs=4, tokens_per_batch=2048, learning_rate=2e-3,
@@ -39,27 +36,3 @@ PRESETS = {
         bleu_subset=500, patience=0,
     ),
 }
-
-def add_arguments(parser):
-    """Adds `--preset` and one override flag per preset key to an argparse parser."""
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="small")
-    overrides = parser.add_argument_group("overrides of the preset")
-    for key, value in PRESETS["small"].items():
-        flag = f"--{key.replace('_', '-')}"
-        if isinstance(value, bool):
-            overrides.add_argument(flag, action=argparse.BooleanOptionalAction)
-        else:
-            overrides.add_argument(flag, type=type(value), metavar="N")
-
-
-def from_arguments(args):
-    """The preset `args` chose, with the override flags that were given."""
-    settings = dict(PRESETS[args.preset])
-    settings.update({k: getattr(args, k) for k in settings if getattr(args, k) is not None})
-    return settings
-
-
-MODEL_KEYS = (
-    "num_encoder_layers", "num_decoder_layers", "hidden_dim", "num_heads",
-    "intermediate_dim", "dropout", "attention_dropout", "max_source_length", "max_target_length",
-)

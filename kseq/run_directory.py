@@ -61,7 +61,7 @@ class RunDirectory:
 
     Example:
     >>> run = RunDirectory("runs/spa-eng")
-    >>> run.settings["preset"], run.saved_model_versions()
+    >>> run.training_config.preset, run.saved_model_versions()
     """
 
     CLAIM = ".kseq-run"  # made exclusively by the run that owns the directory
@@ -151,14 +151,23 @@ class RunDirectory:
 
     @property
     def settings(self):
+        """config.json's "settings" section, as written: a flat dict."""
         return self.config["settings"]
+
+    @property
+    def training_config(self):
+        """The settings as a `kseq.training_config.TrainingConfig`, checked (errors name config.json)."""
+        from kseq.training_config import TrainingConfig
+
+        return TrainingConfig.from_dict(self.settings, source=self.config_path)
 
     @property
     def task(self):
         return self.settings.get("task", "translation")
 
     def write_config(self, settings, model, vocabulary_size):
-        """Writes config.json: the settings, the model's config and the tokenizer's files."""
+        """Writes config.json: the settings (a flat dict, `TrainingConfig.to_dict()`), the model's
+        config and the tokenizer's files."""
         files = tokenizer_files(settings.get("joint_vocabulary", True))
         self._config = {
             "format_version": FORMAT_VERSION,

@@ -1,10 +1,11 @@
-"""The training job: data -> tokenizer -> model -> fit -> evaluate, on any Keras backend.
+"""The training job: data -> vocabulary -> batches -> model -> fit -> evaluate, on any Keras backend.
 
-One pipeline for TensorFlow, JAX and machines without TensorFlow: the
+`train(config, run)` runs the phases of a `TrainingJob` in that order, each a
+method. One pipeline for TensorFlow, JAX and machines without TensorFlow: the
 SentencePiece vocabulary is learned and applied with the `sentencepiece`
 package, batches are NumPy arrays in a few static shapes (`kseq.batching`),
 evaluation decodes with `keras.ops`. `kseq train` (`kseq.commands.train`)
-turns flags into settings, runs this job, then exports.
+turns flags into a `kseq.training_config.TrainingConfig`, runs this job, then exports.
 """
 
 import contextlib
@@ -90,17 +91,17 @@ def writing(run):
         raise write_error(error, run.path, advice) from None
 
 
-def build_vocabularies(train_pairs, settings):
+def build_vocabularies(train_pairs, config):
     """Learns the SentencePiece vocabulary (or two) on the training pairs: (source, target)."""
-    size = settings["vocabulary_size"]
-    if settings["joint_vocabulary"]:
+    size = config.vocabulary_size
+    if config.joint_vocabulary:
         vocabulary = Vocabulary(learn_vocabulary((text for pair in train_pairs for text in pair), size))
         return vocabulary, vocabulary
     return (Vocabulary(learn_vocabulary((source for source, _ in train_pairs), size)),
             Vocabulary(learn_vocabulary((target for _, target in train_pairs), size)))
 
 
-def make_batches(train_examples, valid_examples, settings, row_multiple=1, resegment=None):
+def make_batches(train_examples, valid_examples, config, row_multiple=1, resegment=None):
     """Training and validation batches in a few shapes shared by both.
 
     `resegment` (subword regularization) gives the training pairs new
@@ -112,27 +113,27 @@ def make_batches(train_examples, valid_examples, settings, row_multiple=1, reseg
     buckets, which pad less.
     """
     lengths = np.concatenate([pair_lengths(e.source, e.target) for e in (train_examples, valid_examples)])
-    compiled = settings["jit_compile"] or settings.get("device", "cpu") != "cpu"
+    compiled = config.jit_compile or config.device != "cpu"
     buckets = (choose_bucket_lengths(lengths) if compiled else
                choose_bucket_lengths(lengths, UNCOMPILED_BUCKETS, UNCOMPILED_LENGTH_MULTIPLE))
-    options = dict(tokens_per_batch=settings["tokens_per_batch"], row_multiple=row_multiple,
+    options = dict(tokens_per_batch=config.tokens_per_batch, row_multiple=row_multiple,
                    row_tile=8 if compiled else 1, bucket_lengths=buckets,
-                   max_source_length=settings["max_source_length"], max_target_length=settings["max_target_length"])
+                   max_source_length=config.max_source_length, max_target_length=config.max_target_length)
     return (LengthBatches(train_examples.source, train_examples.target, shuffle=True,
-                          seed=settings["seed"], resegment=resegment, **options),
+                          seed=config.seed, resegment=resegment, **options),
             LengthBatches(valid_examples.source, valid_examples.target, **options))
 
 
-def subword_sampling(pairs, examples, settings, source_vocabulary, target_vocabulary):
-    """With `settings["subword_alpha"]` > 0: a function that segments the kept
+def subword_sampling(pairs, examples, config, source_vocabulary, target_vocabulary):
+    """With `config.subword_alpha` > 0: a function that segments the kept
     training pairs anew, sampling (subword regularization); else None."""
-    alpha = settings.get("subword_alpha", 0.0)
+    alpha = config.subword_alpha
     if not alpha:
         return None
     # Not seeded: after `sentencepiece.set_random_generator_seed` every call draws the same
     # samples again (each call's threads start from the seed), so every epoch would be the same.
     kept = [pairs[i] for i in examples.kept]
-    lengths = settings["max_source_length"], settings["max_target_length"]
+    lengths = config.max_source_length, config.max_target_length
 
     def resegment():
         sampled = make_examples(kept, source_vocabulary, target_vocabulary, *lengths, sampling_alpha=alpha)
@@ -141,12 +142,12 @@ def subword_sampling(pairs, examples, settings, source_vocabulary, target_vocabu
     return resegment
 
 
-def fit(model, train_data, valid_data, settings, callbacks, initial_epoch=0):
-    """`model.fit` over the batches for the settings' epochs."""
+def fit(model, train_data, valid_data, config, callbacks, initial_epoch=0):
+    """`model.fit` over the batches for the config's epochs."""
     model.fit(
         train_data,
         validation_data=valid_data,
-        epochs=settings["epochs"],
+        epochs=config.epochs,
         initial_epoch=initial_epoch,
         callbacks=callbacks,
         shuffle=False,  # the batches shuffle themselves, with the seed
@@ -154,11 +155,11 @@ def fit(model, train_data, valid_data, settings, callbacks, initial_epoch=0):
     )
 
 
-def initial_model(init_dir, settings):
+def initial_model(init_dir, config):
     """The model of the run directory `init_dir` (an imported or trained one), to fine-tune,
-    computing in `settings["mixed_precision"]` (None: float32)."""
+    computing in `config.mixed_precision` (None: float32)."""
     model = RunDirectory(init_dir).load_model()
-    policy = settings.get("mixed_precision")
+    policy = config.mixed_precision
     return with_dtype_policy(model, policy) if policy and policy != "float32" else model
 
 
@@ -172,130 +173,190 @@ def tensorflow_available():
     return True
 
 
-def train(settings, run, resume=False, callbacks=()):
+def train(config, run, resume=False, callbacks=(), log=print, budget=None):
     """Trains, evaluates and writes the run directory (a `RunDirectory`); returns the test metrics.
 
-    `callbacks` join `fit()`'s own. On workers other than the chief it returns None.
+    Args:
+        config: the `kseq.training_config.TrainingConfig`.
+        run: the `RunDirectory` (created, or with `resume` the interrupted run's).
+        resume: continue the interrupted run from its last epoch.
+        callbacks: Keras callbacks that join `fit()`'s own.
+        log: where the progress lines go (`print`).
+        budget: a `kseq.time_budget.TimeBudget` (or subclass) instead of the
+            one `config.time_budget_minutes` makes.
+
+    On workers other than the chief it returns None.
     """
-    started = time.time()
-    # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
-    strategy = distribution.make_strategy(settings.get("distribute", "none"))
-    chief = distribution.is_chief()
-    keras.utils.set_random_seed(settings["seed"])
-
-    # Data and tokenizer.
-    corpus = load_corpus(settings["data"], skip_bad_lines=settings["skip_bad_lines"])
-    print(f"Data: {len(corpus.train)} train, {len(corpus.valid)} valid, "
-          f"{len(corpus.test)} test pairs; {len(corpus.skipped)} bad lines skipped.")
-    if resume:
-        source_vocabulary, target_vocabulary = run.vocabularies()
-    else:
-        # Fine-tuning keeps the vocabularies of the model it starts from.
-        source_vocabulary, target_vocabulary = (RunDirectory(settings["init"]).vocabularies() if settings.get("init")
-                                                else build_vocabularies(corpus.train, settings))
-        with writing(run):
-            run.save_vocabularies(source_vocabulary, target_vocabulary, settings["joint_vocabulary"])
-    print(f"Tokenizer: {target_vocabulary.size} pieces"
-          + ("" if settings["joint_vocabulary"] else f" (source {source_vocabulary.size})")
-          # Workers each learn the vocabulary: the fingerprint shows they agree.
-          + f", sha256 {hashlib.sha256(target_vocabulary.proto).hexdigest()[:12]}")
-
-    lengths = (settings["max_source_length"], settings["max_target_length"], settings["overlong"])
-    train_examples = make_examples(corpus.train, source_vocabulary, target_vocabulary, *lengths)
-    valid_examples = make_examples(corpus.valid, source_vocabulary, target_vocabulary, *lengths)
-    if train_examples.truncated or train_examples.dropped:
-        print(f"Overlong training pairs: {train_examples.truncated} truncated, "
-              f"{train_examples.dropped} dropped.")
-    train_data, valid_data = make_batches(train_examples, valid_examples, settings,
-                                          row_multiple=strategy.num_replicas_in_sync,
-                                          resegment=subword_sampling(corpus.train, train_examples, settings,
-                                                                     source_vocabulary, target_vocabulary))
-    workers = distribution.num_workers()
-    steps_per_epoch, train_tokens = len(train_data), train_data.target_tokens
-    print(f"Batches: {steps_per_epoch} per epoch in shapes (rows, positions) {train_data.shapes}.")
-    if train_data.resegment:
-        print(f"Subword sampling (alpha {settings['subword_alpha']:g}): {100 * train_data.resegmented:.0f} % "
-              "of the training pairs fit their batch in the sampled segmentation, the rest keep the best.")
-    if keras.backend.backend() == "tensorflow":
-        train_data, valid_data = train_data.as_tf_dataset(), valid_data.as_tf_dataset()
-        if workers > 1:
-            train_data, valid_data = map(distribution.shard_batches, (train_data, valid_data))
-
-    # Model, optimizer and metrics under the strategy: one replica per device.
-    with strategy.scope():
-        model = (initial_model(settings["init"], settings) if settings.get("init") else
-                 build_model(settings, target_vocabulary.size,
-                             None if settings["joint_vocabulary"] else source_vocabulary.size))
-        compile_model(model, settings, steps_per_epoch)
-    if workers > 1:
-        distribution.fit_across_workers(model)
-    if strategy.num_replicas_in_sync > 1:
-        print(f"Distributed ({settings['distribute']}): {strategy.num_replicas_in_sync} replicas "
-              f"on {workers} worker{'s' * (workers > 1)}.")
-    budget = (TimeBudget(settings["time_budget_minutes"], settings["learning_rate"], settings["warmup_steps"])
-              if settings.get("time_budget_minutes") else None)
-    print(f"Model: {model.count_params():,} parameters on {keras.backend.backend()} "
-          f"({settings.get('device', 'cpu')}, {settings.get('mixed_precision') or 'float32'}).")
-    with writing(run):
-        run.write_config(settings, model, target_vocabulary.size)
-
-    # Training.
-    throughput = Throughput(train_tokens, steps_per_epoch)
-    if resume and run.trained:
-        print("Training had ended before the interruption: evaluating the saved model.")
-    else:
-        initial_epoch = resume_from_backup(model, run.backup_dir) if resume else 0
-        if keras.backend.backend() == "jax" and settings["jit_compile"] and strategy.num_replicas_in_sync == 1:
-            precompile_steps(model, train_data, valid_data)
-        with writing(run):  # the checkpoints, backups, history and logs
-            if resume:
-                drop_history_after(run.history_path, initial_epoch)
-            validation_bleu = (ValidationBleu(corpus.valid, source_vocabulary, target_vocabulary,
-                                              settings["bleu_subset"], settings["eval_batch_size"])
-                               if settings.get("bleu_subset") and corpus.valid else None)
-            monitor = "val_bleu" if validation_bleu else "val_loss"
-            print("Checkpoint: model.keras keeps the epoch with the "
-                  + (f"best greedy BLEU on {len(validation_bleu.sources)} validation sources."
-                     if validation_bleu else "lowest validation loss."))
-            fit(model, train_data, valid_data, settings, training_callbacks(
-                run, throughput, resume, budget=budget, extra=callbacks,
-                best=best_logged_epoch(run.history_path, monitor) if resume else None,
-                averaged=bool(settings.get("ema_momentum")), validation_bleu=validation_bleu,
-                patience=settings.get("patience", 0)), initial_epoch)
-            if validation_bleu:
-                print(f"Validation BLEU: {validation_bleu.seconds:.0f} s of decoding in all.")
-    training_seconds = time.time() - started
-    if not chief:
-        print("Training done: the chief worker evaluates and writes the run directory.")
+    job = TrainingJob(config, run, resume, log)
+    job.load_data()
+    job.prepare_vocabularies()
+    job.prepare_batches()
+    job.prepare_model()
+    job.fit(callbacks, budget)
+    if not job.chief:
+        log("Training done: the chief worker evaluates and writes the run directory.")
         return None
-    if budget and budget.exhausted:
-        print(f"Training stopped: the {settings['time_budget_minutes']:g}-minute budget is spent.")
-    elif model.stop_training:  # StopOnNaN stopped it
-        message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
-        if not os.path.isfile(run.model_path):
-            raise TrainingError(f"{message} No epoch ended with a finite validation loss, so there "
-                                f"is no checkpoint ({run.model_path}) to evaluate.")
-        print(f"{message} Evaluating the last good checkpoint, {run.model_path}.")
-    with writing(run), atomic_file(run.curves_path) as temporary:
-        plot_training_curves(run.history_path, temporary)
+    job.report_the_end()
+    return job.evaluate()
 
-    # Evaluation of the best checkpoint.
-    print(f"Evaluating on {len(corpus.test)} test pairs...")
-    translator = KerasBackend(run.load_model(), source_vocabulary, target_vocabulary,
-                              batch_size=settings["eval_batch_size"])
-    scores, samples = evaluate(translator, corpus.test, settings["eval_batch_size"], verbose=sys.stdout.isatty())
-    metrics = {
-        "keras": scores,
-        "train_seconds": round(training_seconds, 1),
-        "target_tokens_per_second": throughput.best,
-        "skipped_lines": len(corpus.skipped),
-        "overlong_pairs": {"truncated": train_examples.truncated,
-                           "dropped": train_examples.dropped},
-    }
-    with writing(run):
-        run.write_metrics(metrics)
-    print(f"Test: BLEU {scores['bleu']:.2f}, chrF {scores['chrf']:.2f}, "
-          f"exact match {scores['exact_match']:.1f} % ({scores['sentences']} sources).")
-    for sample in samples[:: max(1, len(samples) // 5)][:5]:
-        print(f"  {sample['source']}\n    -> {sample['translation']}\n    (ref: {sample['references'][0]})")
-    return metrics
+
+class TrainingJob:
+    """One training run as it goes through the phases of `train`, and the state they share.
+
+    Args:
+        config: the `kseq.training_config.TrainingConfig`.
+        run: the `RunDirectory`.
+        resume: bool. Continue the interrupted run in `run`.
+        log: a `print`-like function for the progress lines.
+    """
+
+    def __init__(self, config, run, resume=False, log=print):
+        self.config = config
+        self.run = run
+        self.resume = resume
+        self.log = log
+        self.started = time.time()
+        # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op.
+        self.strategy = distribution.make_strategy(config.distribute)
+        self.chief = distribution.is_chief()
+        keras.utils.set_random_seed(config.seed)
+
+    def load_data(self):
+        """Reads the corpus: train, valid and test pairs."""
+        self.corpus = load_corpus(self.config.data, skip_bad_lines=self.config.skip_bad_lines)
+        self.log(f"Data: {len(self.corpus.train)} train, {len(self.corpus.valid)} valid, "
+                 f"{len(self.corpus.test)} test pairs; {len(self.corpus.skipped)} bad lines skipped.")
+
+    def prepare_vocabularies(self):
+        """Learns the vocabularies and saves them in the run directory; a resumed run reads its own,
+        and fine-tuning keeps those of the model it starts from."""
+        config, run = self.config, self.run
+        if self.resume:
+            vocabularies = run.vocabularies()
+        else:
+            vocabularies = (RunDirectory(config.init).vocabularies() if config.init
+                            else build_vocabularies(self.corpus.train, config))
+            with writing(run):
+                run.save_vocabularies(*vocabularies, config.joint_vocabulary)
+        self.source_vocabulary, self.target_vocabulary = vocabularies
+        self.log(f"Tokenizer: {self.target_vocabulary.size} pieces"
+                 + ("" if config.joint_vocabulary else f" (source {self.source_vocabulary.size})")
+                 # Workers each learn the vocabulary: the fingerprint shows they agree.
+                 + f", sha256 {hashlib.sha256(self.target_vocabulary.proto).hexdigest()[:12]}")
+
+    def prepare_batches(self):
+        """Tokenizes the training and validation pairs and groups them into batches of a few shapes."""
+        config, corpus = self.config, self.corpus
+        vocabularies = self.source_vocabulary, self.target_vocabulary
+        lengths = (config.max_source_length, config.max_target_length, config.overlong)
+        self.train_examples = make_examples(corpus.train, *vocabularies, *lengths)
+        valid_examples = make_examples(corpus.valid, *vocabularies, *lengths)
+        if self.train_examples.truncated or self.train_examples.dropped:
+            self.log(f"Overlong training pairs: {self.train_examples.truncated} truncated, "
+                     f"{self.train_examples.dropped} dropped.")
+        train_data, valid_data = make_batches(
+            self.train_examples, valid_examples, config, row_multiple=self.strategy.num_replicas_in_sync,
+            resegment=subword_sampling(corpus.train, self.train_examples, config, *vocabularies))
+        self.workers = distribution.num_workers()
+        self.steps_per_epoch, self.train_tokens = len(train_data), train_data.target_tokens
+        self.log(f"Batches: {self.steps_per_epoch} per epoch in shapes (rows, positions) {train_data.shapes}.")
+        if train_data.resegment:
+            self.log(f"Subword sampling (alpha {config.subword_alpha:g}): {100 * train_data.resegmented:.0f} % "
+                     "of the training pairs fit their batch in the sampled segmentation, the rest keep the best.")
+        if keras.backend.backend() == "tensorflow":
+            train_data, valid_data = train_data.as_tf_dataset(), valid_data.as_tf_dataset()
+            if self.workers > 1:
+                train_data, valid_data = map(distribution.shard_batches, (train_data, valid_data))
+        self.train_data, self.valid_data = train_data, valid_data
+
+    def prepare_model(self):
+        """Builds (or, fine-tuning, loads) and compiles the model under the strategy, one replica
+        per device, and writes config.json."""
+        config, strategy = self.config, self.strategy
+        with strategy.scope():
+            self.model = (initial_model(config.init, config) if config.init else
+                          build_model(config, self.target_vocabulary.size,
+                                      None if config.joint_vocabulary else self.source_vocabulary.size))
+            compile_model(self.model, config, self.steps_per_epoch)
+        if self.workers > 1:
+            distribution.fit_across_workers(self.model)
+        if strategy.num_replicas_in_sync > 1:
+            self.log(f"Distributed ({config.distribute}): {strategy.num_replicas_in_sync} replicas "
+                     f"on {self.workers} worker{'s' * (self.workers > 1)}.")
+        self.log(f"Model: {self.model.count_params():,} parameters on {keras.backend.backend()} "
+                 f"({config.device}, {config.mixed_precision or 'float32'}).")
+        with writing(self.run):
+            self.run.write_config(config.to_dict(), self.model, self.target_vocabulary.size)
+
+    def fit(self, callbacks=(), budget=None):
+        """Trains for the epochs or the time budget, keeping the best epoch in model.keras; a resumed
+        run goes on from its backup, or only evaluates if training had ended."""
+        config, run, resume = self.config, self.run, self.resume
+        self.budget = budget or (TimeBudget(config.time_budget_minutes, config.learning_rate, config.warmup_steps)
+                                 if config.time_budget_minutes else None)
+        self.throughput = Throughput(self.train_tokens, self.steps_per_epoch)
+        if resume and run.trained:
+            self.log("Training had ended before the interruption: evaluating the saved model.")
+        else:
+            initial_epoch = resume_from_backup(self.model, run.backup_dir) if resume else 0
+            if (keras.backend.backend() == "jax" and config.jit_compile
+                    and self.strategy.num_replicas_in_sync == 1):
+                precompile_steps(self.model, self.train_data, self.valid_data)
+            with writing(run):  # the checkpoints, backups, history and logs
+                if resume:
+                    drop_history_after(run.history_path, initial_epoch)
+                validation_bleu = (ValidationBleu(self.corpus.valid, self.source_vocabulary, self.target_vocabulary,
+                                                  config.bleu_subset, config.eval_batch_size)
+                                   if config.bleu_subset and self.corpus.valid else None)
+                monitor = "val_bleu" if validation_bleu else "val_loss"
+                self.log("Checkpoint: model.keras keeps the epoch with the "
+                         + (f"best greedy BLEU on {len(validation_bleu.sources)} validation sources."
+                            if validation_bleu else "lowest validation loss."))
+                fit(self.model, self.train_data, self.valid_data, config, training_callbacks(
+                    run, self.throughput, resume, budget=self.budget, extra=callbacks,
+                    best=best_logged_epoch(run.history_path, monitor) if resume else None,
+                    averaged=bool(config.ema_momentum), validation_bleu=validation_bleu,
+                    patience=config.patience), initial_epoch)
+                if validation_bleu:
+                    self.log(f"Validation BLEU: {validation_bleu.seconds:.0f} s of decoding in all.")
+        self.training_seconds = time.time() - self.started
+
+    def report_the_end(self):
+        """Says why training stopped early (the budget, a NaN loss) and plots the curves.
+
+        Raises `kseq.errors.TrainingError` when the loss became NaN before any checkpoint.
+        """
+        run = self.run
+        if self.budget and self.budget.exhausted:
+            self.log(f"Training stopped: the {self.config.time_budget_minutes:g}-minute budget is spent.")
+        elif self.model.stop_training:  # StopOnNaN stopped it
+            message = "Training stopped: the loss became NaN (try a lower --learning-rate)."
+            if not os.path.isfile(run.model_path):
+                raise TrainingError(f"{message} No epoch ended with a finite validation loss, so there "
+                                    f"is no checkpoint ({run.model_path}) to evaluate.")
+            self.log(f"{message} Evaluating the last good checkpoint, {run.model_path}.")
+        with writing(run), atomic_file(run.curves_path) as temporary:
+            plot_training_curves(run.history_path, temporary)
+
+    def evaluate(self):
+        """Scores the best checkpoint on the test pairs and writes metrics.json; returns the metrics."""
+        config, corpus = self.config, self.corpus
+        self.log(f"Evaluating on {len(corpus.test)} test pairs...")
+        translator = KerasBackend(self.run.load_model(), self.source_vocabulary, self.target_vocabulary,
+                                  batch_size=config.eval_batch_size)
+        scores, samples = evaluate(translator, corpus.test, config.eval_batch_size, verbose=sys.stdout.isatty())
+        metrics = {
+            "keras": scores,
+            "train_seconds": round(self.training_seconds, 1),
+            "target_tokens_per_second": self.throughput.best,
+            "skipped_lines": len(corpus.skipped),
+            "overlong_pairs": {"truncated": self.train_examples.truncated,
+                               "dropped": self.train_examples.dropped},
+        }
+        with writing(self.run):
+            self.run.write_metrics(metrics)
+        self.log(f"Test: BLEU {scores['bleu']:.2f}, chrF {scores['chrf']:.2f}, "
+                 f"exact match {scores['exact_match']:.1f} % ({scores['sentences']} sources).")
+        for sample in samples[:: max(1, len(samples) // 5)][:5]:
+            self.log(f"  {sample['source']}\n    -> {sample['translation']}\n    (ref: {sample['references'][0]})")
+        return metrics

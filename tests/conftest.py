@@ -12,21 +12,16 @@ import urllib.request
 
 import pytest
 
-from kseq.presets import PRESETS
+from kseq.training_config import TrainingConfig
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SPA_ENG = REPO.parent / "shared" / "data" / "spa-eng"
 
 
-def tiny_settings(**overrides):
-    """The `tiny` preset as train.py would build it, with overrides."""
-    settings = dict(PRESETS["tiny"])
-    settings.update(
-        preset="tiny", data=None, seed=0, overlong="truncate", skip_bad_lines=False,
-        joint_vocabulary=True, eval_batch_size=256,  # fewer, larger decoding calls: a faster suite
-    )
-    settings.update(overrides)
-    return settings
+def tiny_config(**overrides):
+    """The `tiny` preset's `TrainingConfig`, with overrides (field=value)."""
+    # Fewer, larger decoding calls: a faster suite.
+    return TrainingConfig.from_preset("tiny", **{"eval_batch_size": 256, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +59,7 @@ def tiny_run(tmp_path_factory, tiny_data):
     from kseq.training import train
 
     run_dir = tmp_path_factory.mktemp("tiny_run")
-    metrics = train(tiny_settings(epochs=3, data=str(tiny_data)), RunDirectory(run_dir))
+    metrics = train(tiny_config(epochs=3, data=str(tiny_data)), RunDirectory(run_dir))
     return run_dir, metrics
 
 

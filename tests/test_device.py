@@ -16,15 +16,3 @@ def test_bfloat16_is_read_from_the_cpu_flags(tmp_path, flags, expected):
 
 def test_no_cpuinfo_means_no_bfloat16(tmp_path):
     assert device.cpu_computes_bfloat16(str(tmp_path / "missing")) is False
-
-
-@pytest.mark.parametrize("kind, backend, bfloat16_cpu, expected", [
-    ("gpu", "jax", False, "mixed_bfloat16"),
-    ("tpu", "tensorflow", False, "mixed_bfloat16"),
-    ("cpu", "tensorflow", True, "mixed_bfloat16"),
-    ("cpu", "tensorflow", False, "float32"),
-    ("cpu", "jax", True, "float32"),  # XLA's CPU compiler, unmeasured: float32
-])
-def test_default_mixed_precision(monkeypatch, kind, backend, bfloat16_cpu, expected):
-    monkeypatch.setattr(device, "cpu_computes_bfloat16", lambda: bfloat16_cpu)
-    assert device.default_mixed_precision(kind, backend) == expected

@@ -13,6 +13,7 @@ def test_a_trained_run_directory_loads(tiny_run):
     assert source.proto == target.proto  # joint vocabulary by default
     assert run.load_model().get_config() == run.config["model"]
     assert run.task == "translation" and run.settings["preset"] == "tiny"
+    assert run.training_config.preset == "tiny" and run.training_config.to_dict() == run.settings
 
 
 def test_missing_files_are_named(tmp_path, tiny_run):

@@ -21,7 +21,7 @@ def test_output_keys_are_hugging_faces():
 @pytest.fixture(scope="module")
 def spelling_run(tmp_path_factory):
     """The tiny preset taught to spell digit strings ("4 0 7" -> "four zero seven")."""
-    from conftest import tiny_settings
+    from conftest import tiny_config
 
     from export.export_run import export_run
     from kseq.run_directory import RunDirectory
@@ -37,7 +37,7 @@ def spelling_run(tmp_path_factory):
     data.write_text("".join(lines), encoding="utf-8")
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    train(tiny_settings(data=str(data), epochs=3, task="text2text-generation"), RunDirectory(run_dir))
+    train(tiny_config(data=str(data), epochs=3, task="text2text-generation"), RunDirectory(run_dir))
     export_run(str(run_dir), log=lambda *_: None)
     return run_dir
 

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_kseq, tiny_settings
+from conftest import REPO, run_kseq, tiny_config
 
 
 def run_train(*args, cwd=REPO):
@@ -66,6 +66,7 @@ HOLD_IN_THE_SECOND_EPOCH = """
 import json, sys, time, keras
 from kseq.run_directory import RunDirectory
 from kseq.training import train
+from kseq.training_config import TrainingConfig
 
 class HoldInTheSecondEpoch(keras.callbacks.Callback):
     \"\"\"Three steps into the second epoch (the first one's backup is whole), says so and waits to be killed.\"\"\"
@@ -76,8 +77,8 @@ class HoldInTheSecondEpoch(keras.callbacks.Callback):
             print("Holding in the second epoch.", flush=True)
             time.sleep(600)
 
-settings, out = json.loads(sys.argv[1]), sys.argv[2]
-train(settings, RunDirectory.create(out), callbacks=[HoldInTheSecondEpoch()])
+config, out = TrainingConfig.from_dict(json.loads(sys.argv[1])), sys.argv[2]
+train(config, RunDirectory.create(out), callbacks=[HoldInTheSecondEpoch()])
 """
 
 
@@ -97,8 +98,8 @@ def test_killed_run_resumes_to_the_same_end(capsys, tiny_run, tiny_data, tmp_pat
     import signal
 
     out = tmp_path / "run"
-    settings = tiny_settings(epochs=3, data=str(tiny_data), bleu_subset=32)  # tiny_run's, scored by BLEU
-    with subprocess.Popen([sys.executable, "-c", HOLD_IN_THE_SECOND_EPOCH, json.dumps(settings), str(out)],
+    config = tiny_config(epochs=3, data=str(tiny_data), bleu_subset=32)  # tiny_run's, scored by BLEU
+    with subprocess.Popen([sys.executable, "-c", HOLD_IN_THE_SECOND_EPOCH, json.dumps(config.to_dict()), str(out)],
                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         output = read_until(process, "Holding in the second epoch.")
         process.kill()
@@ -195,7 +196,7 @@ def test_skipped_bad_lines_are_counted_in_metrics(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_separate_vocabularies_train_and_export(tiny_data, tmp_path):
-    from conftest import tiny_settings
+    from conftest import tiny_config
 
     from export.export_run import export_run
     from kseq.backends import load
@@ -204,7 +205,7 @@ def test_separate_vocabularies_train_and_export(tiny_data, tmp_path):
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    train(tiny_settings(epochs=1, joint_vocabulary=False, data=str(tiny_data)), RunDirectory(run_dir))
+    train(tiny_config(epochs=1, joint_vocabulary=False, data=str(tiny_data)), RunDirectory(run_dir))
     assert {"source.model", "target.model"} <= set(os.listdir(run_dir))
     assert "tokenizer.model" not in os.listdir(run_dir)
     export_run(str(run_dir), formats=("tflite",), log=lambda *_: None)
@@ -216,18 +217,21 @@ def test_separate_vocabularies_train_and_export(tiny_data, tmp_path):
 
 @pytest.mark.slow
 def test_a_run_killed_while_evaluating_resumes_to_the_evaluation(tiny_data, tmp_path, capsys):
-    from conftest import tiny_settings
+    from conftest import tiny_config
 
     from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    settings = tiny_settings(epochs=1, data=str(tiny_data))
-    train(settings, RunDirectory(run_dir))
+    config = tiny_config(epochs=1, data=str(tiny_data))
+    train(config, RunDirectory(run_dir))
     (run_dir / "metrics.json").unlink()  # as if killed during the evaluation
-    train(settings, RunDirectory(run_dir), resume=True)
-    assert "Training had ended" in capsys.readouterr().out
+    lines = []
+    train(config, RunDirectory(run_dir), resume=True, log=lines.append)
+    assert "Training had ended before the interruption: evaluating the saved model." in lines
+    assert any(line.startswith("Test: BLEU") for line in lines)
+    assert "Training had ended" not in capsys.readouterr().out  # every line went to `log`
     with open(run_dir / "history.csv") as f:
         assert len(list(csv.DictReader(f))) == 1  # not trained again
     assert (run_dir / "metrics.json").is_file()
@@ -442,14 +446,14 @@ def test_subword_sampling_segments_the_training_pairs_anew_each_epoch():
     from kseq.training import build_vocabularies, make_batches, subword_sampling
 
     pairs = builtin_pairs()[:2000]
-    settings = tiny_settings(subword_alpha=0.5)
-    vocabulary, _ = build_vocabularies(pairs, settings)
+    config = tiny_config(subword_alpha=0.5)
+    vocabulary, _ = build_vocabularies(pairs, config)
     examples = make_examples(pairs, vocabulary, vocabulary, 40, 40)
-    resegment = subword_sampling(pairs, examples, settings, vocabulary, vocabulary)
-    batches, _ = make_batches(examples, examples, settings, resegment=resegment)
+    resegment = subword_sampling(pairs, examples, config, vocabulary, vocabulary)
+    batches, _ = make_batches(examples, examples, config, resegment=resegment)
     first = batches.target.copy()
     batches.on_epoch_end()
     assert batches.resegmented > 0.5 and not np.array_equal(first, batches.target)
     # Every sampled segmentation spells the same text.
     assert vocabulary.decode(batches.target[:50]) == vocabulary.decode(examples.target[:50])
-    assert subword_sampling(pairs, examples, tiny_settings(), vocabulary, vocabulary) is None
+    assert subword_sampling(pairs, examples, tiny_config(), vocabulary, vocabulary) is None

@@ -38,13 +38,13 @@ def run(args):
         raise UsageError("--resume: resume the student's run with `kseq train --resume --out RUN_DIR`.")
     train.check_arguments(args)
     RunDirectory(args.teacher).config  # fails early, naming the file, if it is not a run
+    config = train.config_from_args(args)
     student = RunDirectory.create(args.out)
-    settings = train.settings_from_args(args)
     data = distill_corpus(args.teacher, args.data, student, args.beam_width, args.with_references,
-                          batch_size=args.eval_batch_size, skip_bad_lines=args.skip_bad_lines,
-                          max_length=settings["max_target_length"])
-    settings.update(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
-                    with_references=args.with_references)
-    train_student(settings, student)
+                          batch_size=config.eval_batch_size, skip_bad_lines=config.skip_bad_lines,
+                          max_length=config.max_target_length)
+    config = config.replace(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
+                            with_references=args.with_references)
+    train_student(config, student)
     if not args.no_export:
         train.export_or_explain(student)

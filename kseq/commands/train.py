@@ -1,25 +1,26 @@
 """kseq train [--data PATH] [--preset small] [--out RUN_DIR]: data -> tokenizer -> model -> fit -> evaluate -> export.
 
-The job itself is `kseq.training.train`; this command turns the flags into
-settings, claims the run directory, and exports the trained model (where
-TensorFlow is installed; elsewhere it prints the command that exports).
+The job itself is `kseq.training.train`; this command turns the flags into a
+`kseq.training_config.TrainingConfig`, claims the run directory, and exports
+the trained model (where TensorFlow is installed; elsewhere it prints the
+command that exports).
 """
 
+import argparse
 import shutil
 import sys
 import tempfile
 import time
 
-from kseq import device, presets
+from kseq import device
 from kseq.distribution import STRATEGIES
-from kseq.errors import RunDirectoryError, UsageError
+from kseq.errors import UsageError
+from kseq.presets import PRESETS
 from kseq.tasks import TASKS
+from kseq.training_config import FINE_TUNING, FIELD_TYPES, PRESET_FIELDS, TrainingConfig, flag
 
 HELP = "Train, evaluate and export a translator."
-UNBOUNDED_EPOCHS = 10_000
 # The flags that go with --resume: where the run is and what to do at the end, not how to train.
-# Fine-tuning (--init) defaults: a pretrained model wants small steps from the start.
-FINE_TUNING = dict(learning_rate=5e-5, warmup_steps=100)
 RESUME_FLAGS = ("--resume", "--out", "--no-export", "--compilation-cache", "--no-compilation-cache")
 
 
@@ -70,7 +71,18 @@ def add_arguments(parser):
         "--time-budget", type=float, metavar="MINUTES",
         help="Train for this many minutes, the learning rate decaying over them; "
         "--epochs stays an upper bound (default then: none).")
-    presets.add_arguments(parser)
+    add_preset_arguments(parser)
+
+
+def add_preset_arguments(parser):
+    """Adds `--preset` and one override flag per preset field (`--hidden-dim 128`, `--no-jit-compile`)."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="small")
+    overrides = parser.add_argument_group("overrides of the preset")
+    for name in PRESET_FIELDS:
+        if FIELD_TYPES[name] is bool:
+            overrides.add_argument(flag(name), action=argparse.BooleanOptionalAction)
+        else:
+            overrides.add_argument(flag(name), type=FIELD_TYPES[name], metavar="N")
 
 
 def check_arguments(args):
@@ -79,7 +91,7 @@ def check_arguments(args):
         # A resumed run keeps the settings it was started with: a flag that
         # would change them is refused, not silently ignored.
         given = [a.split("=")[0] for a in args.argv if a.startswith("--")]
-        changes = [flag for flag in given if flag not in RESUME_FLAGS]
+        changes = [option for option in given if option not in RESUME_FLAGS]
         if changes:
             raise UsageError(f"--resume continues the run in --out with its saved settings (config.json); "
                              f"{changes[0]} would change them: drop it, or start a new run with another --out.")
@@ -88,65 +100,21 @@ def check_arguments(args):
                          "every worker must run the same steps (train for --epochs).")
     if args.init and args.resume:
         raise UsageError("--init starts a new run from a model; --resume continues one: pass one of them.")
-    if args.time_budget is not None and not args.time_budget > 0:
-        raise UsageError(f"--time-budget must be a positive number of minutes. Received: {args.time_budget}")
 
 
-def settings_from_args(args):
-    """The preset with command-line overrides and device defaults: a flat, JSON-ready dict."""
+def config_from_args(args):
+    """The `TrainingConfig` the flags ask for: the preset, the device's defaults, then the flags,
+    which win; with `--init`, fine-tuning the model it names."""
     import keras
 
-    settings = presets.from_arguments(args)
-    kind = device.accelerator()
-    backend = keras.backend.backend()
-    if args.tokens_per_batch is None:
-        settings["tokens_per_batch"] = device.default_tokens_per_batch(settings["tokens_per_batch"], kind)
-    if args.jit_compile is None and backend == "jax":
-        settings["jit_compile"] = True  # without it JAX runs op by op, many times slower
-    settings.update(
-        task=args.task, preset=args.preset, data=args.data, seed=args.seed, overlong=args.overlong,
+    overrides = {name: getattr(args, name) for name in PRESET_FIELDS if getattr(args, name) is not None}
+    config = TrainingConfig.from_preset(
+        args.preset, task=args.task, data=args.data, seed=args.seed, overlong=args.overlong,
         skip_bad_lines=args.skip_bad_lines, joint_vocabulary=not args.separate_vocabularies,
-        eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget,
-        distribute=args.distribute, backend=backend, device=kind,
-        mixed_precision=device.mixed_precision_setting(args.mixed_precision, kind, backend),
-    )
-    if args.time_budget is not None and args.epochs is None:
-        settings["epochs"] = UNBOUNDED_EPOCHS
-    if args.init:
-        settings.update(fine_tuning_settings(args))
-    return settings
-
-
-def fine_tuning_settings(args):
-    """The settings `--init RUN_DIR` fixes: the architecture, lengths and vocabularies of its model,
-    and, unless given, the fine-tuning learning rate and warmup."""
-    import os
-
-    from kseq.run_directory import RunDirectory
-
-    init = RunDirectory(args.init)
-    model = init.config["model"]
-    settings = {key: model[key] for key in presets.MODEL_KEYS if key in model}
-    settings.update(init=os.path.abspath(init.path), vocabulary_size=model["vocabulary_size"],
-                    joint_vocabulary=init.settings.get("joint_vocabulary", True))
-    for key in ("source_language", "target_language"):
-        if init.settings.get(key):
-            settings[key] = init.settings[key]
-    for key, value in FINE_TUNING.items():
-        if getattr(args, key) is None:
-            settings[key] = value
-    return settings
-
-
-def saved_settings(run):
-    """The settings of the run to resume, checked to hold every key training reads."""
-    # Runs from before subword sampling, and from before the checkpoint chosen by BLEU.
-    settings = {"subword_alpha": 0.0, "bleu_subset": 0, "patience": 0, **run.settings}
-    missing = [key for key in presets.PRESETS["small"] if key not in settings]
-    if missing:
-        raise RunDirectoryError(f"{run.config_path} lacks the settings {', '.join(missing)}: it was damaged "
-                                "or written by another tool. Start a new run with another --out.")
-    return settings
+        eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget, distribute=args.distribute)
+    config = config.with_device_defaults(device.accelerator(), keras.backend.backend(), args.mixed_precision)
+    config = config.replace(**overrides)
+    return config.fine_tuned_from(args.init, given=overrides) if args.init else config
 
 
 def export_or_explain(run, log=print):
@@ -170,18 +138,21 @@ def run(args):
     from kseq.training import train
 
     check_arguments(args)
-    args.data = resolve_data(args.data)  # `--data spa-eng`: downloaded before a run directory is claimed
+    if args.compilation_cache:
+        device.enable_compilation_cache(args.compilation_cache)
+    config = None
+    if not args.resume:  # checked, and `--data spa-eng` downloaded, before a run directory is claimed
+        config = config_from_args(args)
+        config = config.replace(data=resolve_data(config.data))
     started = time.time()
     # Only the chief writes the run directory; other workers write theirs to a scratch one.
     chief = distribution.is_chief()
     run_dir = (RunDirectory.create(args.out, args.resume) if chief
                else RunDirectory(tempfile.mkdtemp(prefix="kseq-worker-")))
-    if args.compilation_cache:
-        device.enable_compilation_cache(args.compilation_cache)
     try:
-        settings = saved_settings(run_dir) if args.resume else settings_from_args(args)
-        print(f"Settings: {settings}", flush=True)
-        metrics = train(settings, run_dir, resume=args.resume)
+        config = config or run_dir.training_config
+        print(f"Settings: {config.to_dict()}", flush=True)
+        metrics = train(config, run_dir, resume=args.resume)
     finally:
         if not chief:
             shutil.rmtree(run_dir.path, ignore_errors=True)
