@@ -1,6 +1,6 @@
 """Which epoch should model.keras hold? The best validation BLEU, the best validation loss, or the last.
 
-    python bench/checkpoint_choice.py --data ../shared/data/spa-eng --time-budget 10 \
+    python bench/checkpoint_choice.py --data spa-eng --time-budget 10 \
         [--train-pairs 25000] [--bleu-subset 500] [--average 3] [--json OUT.json] [any train.py flag]
 
 One training run (`kseq.training.train`, no export) scores greedy BLEU on the

@@ -1,6 +1,6 @@
 """Training speed on an accelerator: tokens/s, model FLOPs utilization, compile seconds, BLEU against time.
 
-    KERAS_BACKEND=jax python bench/gpu_training.py --data ../shared/data/spa-eng --preset base \
+    KERAS_BACKEND=jax python bench/gpu_training.py --data spa-eng --preset base \
         [--epochs 20] [--probe 500] [--peak-tflops 989] [--profile DIR] [--out RUN_DIR] [any train.py flag]
 
 It runs `train.py`'s own job (`kseq.training.train`, no export) and prints:

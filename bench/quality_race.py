@@ -1,6 +1,6 @@
 """Quality at equal training budget: kseq vs the keras.io KerasNLP recipe.
 
-    python bench/quality_race.py [--data ../shared/data/spa-eng] [--minutes 30] [--every 5]
+    python bench/quality_race.py [--data spa-eng] [--minutes 30] [--every 5]
         [--systems kseq,peer] [--preset small] [--dropout 0.1 ...] [--out JSON]
 
 Each system trains for `--minutes` of `fit` time on this machine, one after
@@ -36,6 +36,7 @@ from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.commands.train import add_preset_arguments  # noqa: E402
 from kseq.data import load_corpus  # noqa: E402
 from kseq.evaluation import group_references, score  # noqa: E402
+from kseq.public_corpora import resolve_data  # noqa: E402
 from kseq.run_directory import RunDirectory  # noqa: E402
 from kseq.time_budget import TimeBudget  # noqa: E402
 from kseq.training import train  # noqa: E402
@@ -127,7 +128,7 @@ def plot(results, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data/spa-eng")
+    parser.add_argument("--data", default="spa-eng", help="A corpus directory, or a public corpus name (`kseq data`).")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=float, default=5, help="Minutes between probe scores.")
     parser.add_argument("--probe", type=int, default=500, help="Test lines in the probe set.")
@@ -143,6 +144,7 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(HERE, "quality_race.json"))
     args = parser.parse_args(argv)
 
+    args.data = resolve_data(args.data)
     keras.utils.set_random_seed(0)
     corpus = load_corpus([args.data])
     probe_set = group_references(corpus.test[: args.probe])

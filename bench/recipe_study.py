@@ -1,6 +1,6 @@
 """The training recipe, one piece at a time: test BLEU of each variant of a preset, side by side.
 
-    python bench/recipe_study.py --data ../shared/data/spa-eng --preset small --epochs 30 \
+    python bench/recipe_study.py --data spa-eng --preset small --epochs 30 \
         [--variants baseline,dropout-0.3,...] [--minutes 8] [--json OUT] [any train.py flag]
 
 Every variant is the preset (with the flags given) plus one change, trained by

@@ -1,6 +1,6 @@
 """Training throughput, kseq vs the keras.io KerasNLP recipe, at the peer's model size.
 
-    python bench/training_throughput.py [--data ../shared/data/spa-eng/train.tsv] [--steps 60] [--rounds 2]
+    python bench/training_throughput.py [--data spa-eng] [--steps 60] [--rounds 2]
 
 Both train on the same pairs, 1 encoder + 1 decoder layer, width 256,
 feed-forward 2048, 8 heads, vocabulary 15,000 (the peer has one per language
@@ -26,6 +26,7 @@ from kseq.batching import LengthBatches  # noqa: E402
 from kseq.data import make_examples, read_tsv  # noqa: E402
 from kseq.loss import SmoothedSparseCrossentropy  # noqa: E402
 from kseq.model import Seq2SeqTransformer  # noqa: E402
+from kseq.public_corpora import resolve_data  # noqa: E402
 from kseq.vocabulary import Vocabulary, learn_vocabulary  # noqa: E402
 
 WARMUP_STEPS = 5
@@ -64,13 +65,14 @@ def tokens_per_second(model, dataset, count, steps):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default="../shared/data/spa-eng/train.tsv")
+    parser.add_argument("--data", default="spa-eng", help="A TSV file, or a public corpus name (`kseq data`): its train split.")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--tokens-per-batch", type=int, default=2048)
     args = parser.parse_args(argv)
 
-    pairs = read_tsv(args.data)
+    data = resolve_data(args.data)
+    pairs = read_tsv(os.path.join(data, "train.tsv") if os.path.isdir(data) else data)
     systems = {"kseq": kseq_setup(pairs, args.tokens_per_batch), "keras.io peer": peer_setup(pairs)}
     for name, (model, _, _) in systems.items():
         print(f"{name}: {model.count_params():,} parameters", flush=True)
