@@ -10,6 +10,7 @@ the corpus it trained on.
 import os
 
 from kseq.commands import train
+from kseq.decoding_strategy import decoding_strategy
 from kseq.errors import UsageError
 
 HELP = "Train a student on a teacher's translations."
@@ -32,8 +33,7 @@ def run(args):
     if not args.data:
         raise UsageError("--data is required: the corpus whose training sources the teacher translates.")
     args.data = resolve_data(args.data)
-    if args.beam_width < 1:
-        raise UsageError(f"--beam-width must be at least 1. Received: {args.beam_width}")
+    decoding_strategy(args.beam_width)  # checks --beam-width before the student's directory is claimed
     if args.resume:
         raise UsageError("--resume: resume the student's run with `kseq train --resume --out RUN_DIR`.")
     train.check_arguments(args)
