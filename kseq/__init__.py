@@ -1,7 +1,8 @@
 """kseq: train a sequence-to-sequence Transformer in Keras and put it on a phone.
 
-`kseq.load(RUN_DIR, backend=...)` and `kseq.pipeline("translation", model=RUN_DIR)`
-are imported on first use, so `kseq.litert` works without TensorFlow.
+`kseq.load(RUN_DIR, backend=...)`, `kseq.pipeline("translation", model=RUN_DIR)`,
+`kseq.train(config, run)`, `kseq.TrainingConfig` and `kseq.RunDirectory` are imported
+on first use, so `kseq.litert` works without TensorFlow.
 """
 
 import os
@@ -25,6 +26,14 @@ def __getattr__(name):
         from kseq.translation_pipeline import pipeline
 
         return pipeline
+    if name == "train":
+        from kseq.training import train
+
+        return train
+    if name == "TrainingConfig":
+        from kseq.training_config import TrainingConfig
+
+        return TrainingConfig
     if name == "RunDirectory":
         from kseq.run_directory import RunDirectory
 

@@ -144,3 +144,17 @@ def test_the_command_line_helps_without_tensorflow(command):
     usage = " ".join(["usage: kseq", *command[:-1]])
     assert result.stdout.startswith(usage)
     assert "--preset" in result.stdout if command == ["train", "--help"] else "translate" in result.stdout
+
+
+def test_the_top_level_names_are_the_modules_own():
+    import kseq
+    from kseq.backends import load
+    from kseq.run_directory import RunDirectory
+    from kseq.training import train
+    from kseq.training_config import TrainingConfig
+    from kseq.translation_pipeline import pipeline
+
+    assert (kseq.load, kseq.pipeline, kseq.train, kseq.TrainingConfig, kseq.RunDirectory) == (
+        load, pipeline, train, TrainingConfig, RunDirectory)
+    with pytest.raises(AttributeError, match="no attribute 'Trainer'"):
+        kseq.Trainer
