@@ -26,7 +26,7 @@ import keras
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kseq.backends import KerasBackend  # noqa: E402
+from kseq.backends import KerasTranslator  # noqa: E402
 from kseq.commands import train  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
 from kseq.distillation import write_tsv  # noqa: E402
@@ -81,7 +81,7 @@ def main(argv=None):
     loss_epoch, bleu_epoch, last_epoch, rows = best_epochs(run.history_path)
     corpus = load_corpus(config.data)
     model = run.load_model()
-    backend = KerasBackend(model, *run.vocabularies(), batch_size=config.eval_batch_size)
+    backend = KerasTranslator(model, *run.vocabularies(), batch_size=config.eval_batch_size)
 
     def weights(epoch):
         model.load_weights(epoch_weights.format(epoch=epoch))

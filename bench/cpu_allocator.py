@@ -32,7 +32,7 @@ def measure(data, steps):
     """One process's figures: seconds per training step, decoding ms/token, peak RSS."""
     import keras
 
-    from kseq.backends import KerasBackend
+    from kseq.backends import KerasTranslator
     from kseq.batch_translation import translate_batches
     from kseq.data import load_corpus, make_examples
     from kseq.evaluation import group_references
@@ -58,7 +58,7 @@ def measure(data, steps):
         step_seconds.append((time.perf_counter() - started) / steps)
 
     sources, _ = group_references(corpus.test)
-    translator = KerasBackend(model, vocabulary, vocabulary)
+    translator = KerasTranslator(model, vocabulary, vocabulary)
     translator.translate(sources[:64])  # traces the decoder
     started = time.perf_counter()
     _, ids = translate_batches(translator, sources[:256], batch_size=64)

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
-from kseq.backends import KerasBackend, load  # noqa: E402
+from kseq.backends import KerasTranslator, load  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.data import load_corpus, read_tsv  # noqa: E402
 from kseq.decoding_strategy import Greedy  # noqa: E402
@@ -111,7 +111,7 @@ def main(argv=None):
 
     naive = Greedy(use_cache=False)
     candidates = [("keras, cached", lambda: load(run.path, "keras"), (1, 32), run.model_path),
-                  ("keras, no cache", lambda: KerasBackend.from_run_dir(run.path, decoding=naive), (1, 32),
+                  ("keras, no cache", lambda: KerasTranslator.from_run_dir(run.path, decoding=naive), (1, 32),
                    run.model_path)]
     if run.saved_model_versions():
         candidates.append(("saved_model", lambda: load(run.path, "saved_model"), (1, 32),
@@ -163,7 +163,7 @@ def print_ratios(rows):
 
 def print_long_outputs(run_dir, sources, tokens, repeats):
     cached = load(run_dir, "keras")
-    uncached = KerasBackend.from_run_dir(run_dir, decoding=Greedy(use_cache=False))
+    uncached = KerasTranslator.from_run_dir(run_dir, decoding=Greedy(use_cache=False))
     long_sources = joined_sources(sources, cached.source_vocabulary, tokens)
     _, ids = cached.translate(long_sources)
     generated = (ids != PAD_ID).sum(axis=1).mean()

@@ -33,7 +33,7 @@ import keras  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from kseq import device  # noqa: E402
-from kseq.backends import KerasBackend  # noqa: E402
+from kseq.backends import KerasTranslator  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.commands import train  # noqa: E402
 from kseq.data import load_corpus  # noqa: E402
@@ -58,7 +58,7 @@ class Probe(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.backend is None:
-            self.backend = KerasBackend(self.model, *self.run.vocabularies(), batch_size=self.batch_size)
+            self.backend = KerasTranslator(self.model, *self.run.vocabularies(), batch_size=self.batch_size)
         hypotheses, _ = translate_batches(self.backend, self.sources, self.batch_size)
         bleu = score(hypotheses, self.references)["bleu"]
         self.curve.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - STARTED, 1),

@@ -19,7 +19,7 @@ from kseq.decoding import greedy_decode
 from kseq.evaluation import group_references
 from kseq.model import with_dtype_policy
 from kseq.run_directory import RunDirectory
-from kseq.tf.translator import Translator
+from kseq.tf.translation_graph import TranslationGraph
 
 
 def decode_all(model, source_ids, batch_size=64):
@@ -39,7 +39,7 @@ def main(argv=None):
     pairs = read_tsv(args.data) if args.data else load_corpus(run.training_config.data).test
     sources = group_references(pairs)[0][: args.limit]
     model = run.load_model()
-    translator = Translator(model, *run.tokenizers())
+    translator = TranslationGraph(model, *run.tokenizers())
     source_ids = translator.source_ids(tf.constant(sources))
     expected = decode_all(model, source_ids)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; {len(sources)} sources.\n")

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.peers import keras_io_translation as peer  # noqa: E402
 from kseq import device  # noqa: E402
-from kseq.backends import KerasBackend  # noqa: E402
+from kseq.backends import KerasTranslator  # noqa: E402
 from kseq.batch_translation import translate_batches  # noqa: E402
 from kseq.commands.train import add_preset_arguments  # noqa: E402
 from kseq.data import load_corpus  # noqa: E402
@@ -87,7 +87,7 @@ def train_kseq(config, every, probe_set, test_set, save_dir):
     def backend(model):
         """One backend over the model in training, for every probe: compiled once per shape."""
         if "backend" not in trained:
-            trained["backend"] = KerasBackend(model, *run.vocabularies())
+            trained["backend"] = KerasTranslator(model, *run.vocabularies())
         return trained["backend"]
 
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
@@ -95,7 +95,7 @@ def train_kseq(config, every, probe_set, test_set, save_dir):
     budget = ProbedBudget(config.time_budget_minutes, every, lambda model: scores(backend(model), *probe_set),
                           config.learning_rate, config.warmup_steps, last)
     train(config, run, budget=budget)
-    shipped = KerasBackend(run.load_model(), *run.vocabularies())  # float32, whatever trained
+    shipped = KerasTranslator(run.load_model(), *run.vocabularies())  # float32, whatever trained
     return shipped, budget.curve, budget.steps, budget.last_scores
 
 

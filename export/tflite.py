@@ -12,34 +12,34 @@ from kseq.run_directory import TFLITE_VARIANTS, tflite_file_name
 QUANTIZATIONS = TFLITE_VARIANTS
 
 
-def text_function(translator):
+def text_function(graph):
     """String (1,) -> translation string (1,) and ids (1, max_length).
 
     Batch 1: TF Text's FastSentencepiece kernels in LiteRT crash on larger
     batches. The source is padded to `max_source_length`, so
     every shape in the graph is static.
     """
-    length = translator.model.max_source_length
+    length = graph.model.max_source_length
     return tf.function(
-        lambda text: translator.translate_text(text, source_length=length),
+        lambda text: graph.translate_text(text, source_length=length),
         input_signature=[tf.TensorSpec([1], tf.string, name="text")],
     ).get_concrete_function()
 
 
-def ids_function(translator):
+def ids_function(graph):
     """Source ids (1, max_source_length) -> ids (1, max_length); builtin ops only."""
-    shape = [1, translator.model.max_source_length]
+    shape = [1, graph.model.max_source_length]
     return tf.function(
-        lambda source_ids: translator.decode_ids(source_ids),
+        lambda source_ids: graph.decode_ids(source_ids),
         input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 
 
-def beam_ids_function(translator):
-    """As `ids_function`, with the beam search `translator.beam`: it converts with builtin ops only."""
-    shape = [1, translator.model.max_source_length]
+def beam_ids_function(graph):
+    """As `ids_function`, with the beam search `graph.beam`: it converts with builtin ops only."""
+    shape = [1, graph.model.max_source_length]
     return tf.function(
-        lambda source_ids: translator.decode_ids(source_ids, translator.beam),
+        lambda source_ids: graph.decode_ids(source_ids, graph.beam),
         input_signature=[tf.TensorSpec(shape, tf.int32, name="source_ids")],
     ).get_concrete_function()
 
@@ -70,7 +70,7 @@ def convert(frozen_function, quantization="float32", custom_ops=False):
         raise ValueError(f"`quantization` must be one of {QUANTIZATIONS}. Received: {quantization!r}")
     # The converter writes its trackable object to a SavedModel and reads it
     # back before converting. The frozen function needs nothing of the
-    # translator's variables: an empty module gives the same bytes in a third
+    # graph's variables: an empty module gives the same bytes in a third
     # of the time; None would drop the `serving_default` signature LiteRT reads.
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen_function], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -92,14 +92,14 @@ def convert(frozen_function, quantization="float32", custom_ops=False):
         return converter.convert()
 
 
-def convert_all(translator, quantizations=("float32",), beam=False):
+def convert_all(graph, quantizations=("float32",), beam=False):
     """Returns {file name: flatbuffer bytes} for the text and ids models (and the beam ids model)."""
     kinds = [("text", text_function, True), ("ids", ids_function, False)]
     if beam:
         kinds.append(("ids_beam", beam_ids_function, False))
     models = {}
     for kind, function, custom_ops in kinds:
-        frozen = freeze(function(translator))  # once: it traces the whole decode loop
+        frozen = freeze(function(graph))  # once: it traces the whole decode loop
         for quantization in quantizations:
             models[tflite_file_name(kind, quantization)] = convert(frozen, quantization, custom_ops)
             # Each converter reloads its SavedModel copy into reference cycles: collected

@@ -19,7 +19,7 @@ BACKENDS = ("keras", "saved_model", "tflite", "tflite_ids")
 VARIANTS = TFLITE_VARIANTS
 
 
-class KerasBackend:
+class KerasTranslator:
     """A `Seq2SeqTransformer`, decoding with `keras.ops` on the current Keras backend.
 
     Tokenizes with the `sentencepiece` package and needs no TensorFlow. Batches
@@ -89,7 +89,7 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         beam_width: 1 for greedy decoding; more for beam search (keras, and
             saved_model at the width it was exported with; TFLite is greedy):
             `kseq.decoding_strategy.decoding_strategy` turns it into a strategy.
-        batch_size: keras: the rows every call is padded to (`KerasBackend`).
+        batch_size: keras: the rows every call is padded to (`KerasTranslator`).
     """
     if backend not in BACKENDS:
         raise UsageError(f"Unknown backend {backend!r}: choose from {', '.join(BACKENDS)}.")
@@ -106,15 +106,15 @@ def load(run_dir, backend="keras", variant="float32", max_length=None, num_threa
         raise UsageError(f"The TFLite models decode greedily: beam_width={beam_width} needs the keras "
                          "or saved_model backend.")
     if backend == "keras":
-        return KerasBackend.from_run_dir(run_dir, max_length, decoding, batch_size)
+        return KerasTranslator.from_run_dir(run_dir, max_length, decoding, batch_size)
     run = RunDirectory(run_dir)
     # The exports carry their own copies, but the server and the pipelines read the run's
     # files: on every backend they must match the model.
     run.vocabularies()
     if backend == "saved_model":
-        from kseq.tf.saved_model_backend import SavedModelBackend  # needs TensorFlow: only this backend
+        from kseq.tf.saved_model_translator import SavedModelTranslator  # needs TensorFlow: only this backend
 
-        return SavedModelBackend(run_dir, decoding)
+        return SavedModelTranslator(run_dir, decoding)
     from kseq.litert import IdsModelTranslator, TextModelTranslator
 
     if backend == "tflite":

@@ -21,7 +21,7 @@ import numpy as np
 
 from kseq import distribution
 from kseq.atomic import atomic_file, is_write_failure, write_error
-from kseq.backends import KerasBackend
+from kseq.backends import KerasTranslator
 from kseq.batching import (
     UNCOMPILED_BUCKETS,
     UNCOMPILED_LENGTH_MULTIPLE,
@@ -342,7 +342,7 @@ class TrainingJob:
         """Scores the best checkpoint on the test pairs and writes metrics.json; returns the metrics."""
         config, corpus = self.config, self.corpus
         self.log(f"Evaluating on {len(corpus.test)} test pairs...")
-        translator = KerasBackend(self.run.load_model(), self.source_vocabulary, self.target_vocabulary,
+        translator = KerasTranslator(self.run.load_model(), self.source_vocabulary, self.target_vocabulary,
                                   batch_size=config.eval_batch_size)
         scores, samples = evaluate(translator, corpus.test, config.eval_batch_size, verbose=sys.stdout.isatty())
         metrics = {

@@ -13,7 +13,7 @@ import time
 import keras
 from keras import ops
 
-from kseq.backends import KerasBackend
+from kseq.backends import KerasTranslator
 from kseq.batch_translation import translate_batches
 from kseq.checkpoint import EpochBackup
 from kseq.evaluation import group_references, score
@@ -94,7 +94,7 @@ class ValidationBleu(keras.callbacks.Callback):
 
     With label smoothing, validation loss and BLEU part ways late in training:
     the loss can rise while translations still improve. So the checkpoint is
-    chosen by this score. One `KerasBackend` serves every epoch, its rows
+    chosen by this score. One `KerasTranslator` serves every epoch, its rows
     padded to `batch_size`, so the decoder compiles once per shape.
 
     Args:
@@ -121,7 +121,7 @@ class ValidationBleu(keras.callbacks.Callback):
             return
         started = time.perf_counter()
         if self.backend is None:
-            self.backend = KerasBackend(self.model, *self.vocabularies, batch_size=self.batch_size)
+            self.backend = KerasTranslator(self.model, *self.vocabularies, batch_size=self.batch_size)
         hypotheses, _ = translate_batches(self.backend, self.sources, self.batch_size, progress=False)
         logs["val_bleu"] = score(hypotheses, self.references)["bleu"]
         self.seconds += time.perf_counter() - started

@@ -66,10 +66,10 @@ def tiny_run(tmp_path_factory, tiny_data):
 @pytest.fixture(scope="session")
 def tiny_translator(tiny_run):
     from kseq.run_directory import RunDirectory
-    from kseq.tf.translator import Translator
+    from kseq.tf.translation_graph import TranslationGraph
 
     run = RunDirectory(tiny_run[0])
-    return Translator(run.load_model(), *run.tokenizers())
+    return TranslationGraph(run.load_model(), *run.tokenizers())
 
 
 @pytest.fixture(scope="session")

@@ -75,14 +75,14 @@ def test_logits_stay_float32_and_mixed_precision_decodes_like_float32(tiny_run):
     from kseq.data import load_corpus
     from kseq.decoding import greedy_decode
     from kseq.run_directory import RunDirectory
-    from kseq.tf.translator import Translator
+    from kseq.tf.translation_graph import TranslationGraph
 
     run_dir, _ = tiny_run
     run = RunDirectory(run_dir)
     model = run.load_model()
     tokenizer, _ = run.tokenizers()
     sources = [source for source, _ in load_corpus(None).test[:300]]
-    source_ids = Translator(model, tokenizer, tokenizer).source_ids(tf.constant(sources))
+    source_ids = TranslationGraph(model, tokenizer, tokenizer).source_ids(tf.constant(sources))
     expected = greedy_decode(model, source_ids).numpy()
     mixed = with_dtype_policy(model, "mixed_float16")
     logits = mixed({"encoder_inputs": source_ids[:2], "decoder_inputs": source_ids[:2, :3]})

@@ -68,13 +68,13 @@ def test_beam_search_converts_to_builtins_and_decodes_as_keras_in_litert():
     from kseq.decoding import beam_decode
     from kseq.decoding_strategy import Beam
     from kseq.model import Seq2SeqTransformer
-    from kseq.tf.translator import Translator
+    from kseq.tf.translation_graph import TranslationGraph
 
     keras.utils.set_random_seed(1)
     model = Seq2SeqTransformer(vocabulary_size=64, num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32,
                                num_heads=2, intermediate_dim=64, dropout=0.0, max_source_length=12,
                                max_target_length=10)
-    translator = Translator(model, None, None, max_length=10, beam=Beam(width=4, length_penalty=0.6))
+    translator = TranslationGraph(model, None, None, max_length=10, beam=Beam(width=4, length_penalty=0.6))
     content = convert(freeze(beam_ids_function(translator)))
     operators = list_operators(content)
     assert operators["custom"] == [] and "WHILE" in operators["builtin"] and "TOPK_V2" in operators["builtin"]

@@ -371,7 +371,7 @@ def test_jax_compiles_each_step_once_per_bucket(jax_run):
         assert 1 <= compilations(result.stderr, step) - cache_hits(result.stderr, step) <= buckets
         assert cache_hits(result.stderr, step) == compilations(result.stderr, step) // 2 >= 1
     assert f"Compiled {buckets} train and" in result.stdout
-    # Evaluation decodes in at most two shapes (`KerasBackend(batch_size=...)`).
+    # Evaluation decodes in at most two shapes (`KerasTranslator(batch_size=...)`).
     assert 1 <= compilations(result.stderr, "decode") <= 2
 
 

@@ -119,7 +119,7 @@ def test_is_better_refuses_an_unknown_or_missing_score():
 
 
 def test_validation_bleu_scores_the_model_each_epoch_with_one_decoder(tiny_run):
-    from kseq.backends import KerasBackend
+    from kseq.backends import KerasTranslator
     from kseq.data import load_corpus
     from kseq.evaluation import evaluate, group_references
 
@@ -135,7 +135,7 @@ def test_validation_bleu_scores_the_model_each_epoch_with_one_decoder(tiny_run):
     assert validation_bleu.backend is decoder and len(validation_bleu.sources) == 40
     sources, references = group_references(valid)
     pairs = [(s, r) for s, refs in zip(sources[:40], references[:40]) for r in refs]
-    expected, _ = evaluate(KerasBackend(model, *run.vocabularies(), batch_size=16), pairs, 16, verbose=False)
+    expected, _ = evaluate(KerasTranslator(model, *run.vocabularies(), batch_size=16), pairs, 16, verbose=False)
     assert logs[0]["val_bleu"] == logs[1]["val_bleu"] == expected["bleu"]
     assert validation_bleu.seconds > 0
 

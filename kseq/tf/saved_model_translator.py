@@ -8,7 +8,7 @@ from kseq.errors import RunDirectoryError, UsageError
 from kseq.run_directory import RunDirectory
 
 
-class SavedModelBackend:
+class SavedModelTranslator:
     """The newest `saved_model/<version>/`, through the signature that decodes as `decoding`
     does: `serving_default` for `Greedy()`, `translate_beam` for a `Beam` of the width it was
     exported with (its length penalty is the export's too)."""

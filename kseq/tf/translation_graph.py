@@ -1,4 +1,4 @@
-"""Translator: strings in, strings out, with the model's decoding (greedy, or beam search) in a graph."""
+"""TranslationGraph: strings in, strings out, with the model's decoding (greedy, or beam search) in a graph."""
 
 import tensorflow as tf
 
@@ -6,7 +6,7 @@ from kseq.decoding_strategy import Beam, Greedy
 from kseq.special_ids import END_ID, PAD_ID
 
 
-class Translator(tf.Module):
+class TranslationGraph(tf.Module):
     """Tokenize, decode with the cache, detokenize: one TF graph.
 
     `translate` (greedy), `translate_ids` (greedy, ids in and out) and
@@ -24,8 +24,8 @@ class Translator(tf.Module):
         beam: the `kseq.decoding_strategy.Beam` that `translate_beam` searches with.
 
     Example:
-    >>> translator = Translator(model, tokenizer, tokenizer)
-    >>> translator.translate(tf.constant(["Good morning."]))["translation"]
+    >>> graph = TranslationGraph(model, tokenizer, tokenizer)
+    >>> graph.translate(tf.constant(["Good morning."]))["translation"]
     """
 
     def __init__(self, model, source_tokenizer, target_tokenizer, max_length=None, beam=Beam()):
