@@ -105,7 +105,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     run = RunDirectory(args.run_dir)
-    corpus = load_corpus(run.training_config.data)
+    corpus = load_corpus(run.settings.get("data"))
     pairs = read_tsv(args.data) if args.data else corpus.test
     sources = group_references(pairs)[0][: args.limit]
 

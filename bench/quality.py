@@ -48,7 +48,7 @@ def main(argv=None):
     rows = []
     for run_dir in args.run_dirs:
         run = RunDirectory(run_dir)
-        pairs = read_tsv(args.data) if args.data else load_corpus(run.training_config.data).test
+        pairs = read_tsv(args.data) if args.data else load_corpus(run.settings.get("data")).test
         sources, references = group_references(pairs)
         sources, references = sources[: args.limit], references[: args.limit]
         model = run.load_model()

@@ -86,7 +86,7 @@ def main(argv=None):
     parser.add_argument("--json", help="Also write the rows here.")
     args = parser.parse_args(argv)
 
-    pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).training_config.data).test
+    pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).settings.get("data")).test
     sentences = list(dict.fromkeys(source for source, _ in pairs))
     direct = load(args.run_dir, args.backend)
     direct.translate(sentences[:1])

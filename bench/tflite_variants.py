@@ -32,7 +32,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     run = RunDirectory(args.run_dir)
-    pairs = read_tsv(args.data) if args.data else load_corpus(run.training_config.data).test
+    pairs = read_tsv(args.data) if args.data else load_corpus(run.settings.get("data")).test
     sources, references = group_references(pairs)
     sources, references = sources[: args.limit], references[: args.limit]
 

@@ -57,7 +57,7 @@ class Beam:
 
     def __post_init__(self):
         if self.width < 1:
-            raise UsageError(f"--beam-width (beam_width) must be at least 1. Received: {self.width}")
+            raise UsageError(f"--beam-width must be at least 1. Received: {self.width}")
 
     def decode(self, model, source_ids, max_length=None):
         """Source ids (batch, steps) -> int32 ids (batch, max_length or the model's max_target_length)."""

@@ -61,10 +61,11 @@ class ServedModel:
 
 def _summary(run, backend, vocabulary_size):
     """What the model does and how large it is: the `kseq` part of the metadata, which the page shows."""
-    model, config = run.model_config, run.training_config
+    model, settings = run.model_config, run.settings
     return {
         "task": run.task, "output_key": output_key(run.task), "backend": backend,
-        "source_language": config.source_language, "target_language": config.target_language,
+        "source_language": settings.get("source_language"),
+        "target_language": settings.get("target_language"),
         "vocabulary_size": vocabulary_size,
         "max_source_length": model["max_source_length"],
         "max_target_length": model["max_target_length"],

@@ -23,6 +23,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).training_config.data).test
+    pairs = read_tsv(args.data) if args.data else load_corpus(RunDirectory(args.run_dir).settings.get("data")).test
     texts, _ = group_references(pairs)
     print(json.dumps(check_parity(args.run_dir, texts[: args.limit]), indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ def make_tf_strategy(name):
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise UsageError("`--distribute multi_worker` needs TF_CONFIG: the cluster's workers "
-                             "and this one's index (see the README: \"One training path\").")
+                             "and this one's index (see the README: \"GPU\").")
         return tf.distribute.MultiWorkerMirroredStrategy()
 
 
