@@ -20,7 +20,7 @@ def sinusoidal_table(num_positions, dim):
 class SinusoidalPositionEmbedding(keras.layers.Layer):
     """Position embeddings that are not learned: `sinusoidal_table`, held as a frozen weight.
 
-    Called like keras-nlp's `PositionEmbedding`: given inputs (batch, steps,
+    Called like `keras_hub.layers.PositionEmbedding`: given inputs (batch, steps,
     dim), returns the positions `start_index` ... `start_index + steps - 1`,
     broadcast to the inputs' shape. The table is a non-trainable weight, so
     the exports freeze it into a constant like any other weight.

@@ -47,7 +47,7 @@ def learn_vocabulary(texts, max_vocabulary_size=8000, model_type="unigram", char
 
 
 def _train(texts, vocabulary_size, model_type, character_coverage):
-    # keras-nlp's `compute_sentence_piece_proto` has no `character_coverage`
+    # `keras_hub.tokenizers.compute_sentence_piece_proto` has no `character_coverage`
     # and fails when a small corpus cannot fill the vocabulary, so the
     # SentencePiece trainer is called directly.
     writer = io.BytesIO()
