@@ -1,6 +1,7 @@
 """Shared fixtures: one tiny model trained once per test session."""
 
 import json
+import os
 import pathlib
 import signal
 import socket
@@ -15,7 +16,6 @@ import pytest
 from kseq.training_config import TrainingConfig
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-SPA_ENG = REPO.parent / "shared" / "data" / "spa-eng"
 
 
 def tiny_config(**overrides):
@@ -26,10 +26,20 @@ def tiny_config(**overrides):
 
 @pytest.fixture(scope="session")
 def spa_eng():
-    """The shared English-Spanish corpus directory (beside the repository)."""
-    if not SPA_ENG.is_dir():
-        pytest.skip(f"{SPA_ENG} is not here (it sits beside the repository in CI).")
-    return SPA_ENG
+    """The English-Spanish corpus directory: $KSEQ_SPA_ENG, `kseq data spa-eng`'s cache, or CI's copy."""
+    from kseq.cache import cache_dir
+
+    variable = os.environ.get("KSEQ_SPA_ENG")
+    cached = pathlib.Path(cache_dir("data", "spa-eng"))
+    beside = REPO.parent / "shared" / "data" / "spa-eng"  # where CI has it
+    if variable and pathlib.Path(variable).is_dir():
+        return pathlib.Path(variable)
+    if (cached / "train.tsv").is_file():
+        return cached
+    if beside.is_dir():
+        return beside
+    pytest.skip(f"no spa-eng corpus in $KSEQ_SPA_ENG ({variable or 'not set'}), in {cached} "
+                f"(`kseq data spa-eng`) or in {beside}.")
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +74,8 @@ def tiny_run(tmp_path_factory, tiny_data):
 
 
 @pytest.fixture(scope="session")
-def tiny_translator(tiny_run):
+def tiny_graph(tiny_run):
+    """The tiny run's `TranslationGraph`: the tf.Module the exports save."""
     from kseq.run_directory import RunDirectory
     from kseq.tf.translation_graph import TranslationGraph
 
@@ -109,7 +120,7 @@ def held_out_sources(count=32):
 
 @pytest.fixture(scope="session")
 def tiny_keras(tiny_run):
-    """The tiny run's keras backend (`kseq.load`)."""
+    """The tiny run's Keras translator (`kseq.load`)."""
     from kseq.backends import load
 
     run_dir, _ = tiny_run

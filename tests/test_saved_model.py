@@ -27,7 +27,7 @@ print(json.dumps({
 """
 
 
-def test_serves_a_batch_of_strings_without_kseq(tiny_export, tiny_translator):
+def test_serves_a_batch_of_strings_without_kseq(tiny_export, tiny_graph):
     sources, edge = held_out_sources(32)
     texts = sources + edge
     result = subprocess.run(
@@ -38,7 +38,7 @@ def test_serves_a_batch_of_strings_without_kseq(tiny_export, tiny_translator):
     served = json.loads(result.stdout.strip().splitlines()[-1])
     assert served["kseq_imported"] is False
     assert served["ids_signature_shape"][0] == 1
-    expected = tiny_translator.translate(tf.constant(texts))
+    expected = tiny_graph.translate(tf.constant(texts))
     assert served["ids"] == expected["ids"].numpy().tolist()
     assert served["translation"] == [t.decode("utf-8") for t in expected["translation"].numpy()]
     # The beam signature searches as the Keras model does.

@@ -10,11 +10,11 @@ from kseq.litert import TextModelTranslator
 VARIANTS = ("", "_float16", "_dynamic")
 
 
-def test_text_model_matches_keras_on_held_out_and_edge_inputs(tiny_export, tiny_translator):
+def test_text_model_matches_keras_on_held_out_and_edge_inputs(tiny_export, tiny_graph):
     sources, edge = held_out_sources(32)
     texts = sources + edge
     translations, ids = TextModelTranslator(tiny_export / "tflite" / "translator_text.tflite").translate(texts)
-    expected = tiny_translator.translate(tf.constant(texts))
+    expected = tiny_graph.translate(tf.constant(texts))
     np.testing.assert_array_equal(ids, expected["ids"].numpy())
     assert translations == [t.decode("utf-8") for t in expected["translation"].numpy()]
 
@@ -42,7 +42,7 @@ print(json.dumps({"translation": translations, "ids": ids.tolist()}))
 """
 
 
-def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_translator):
+def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_graph):
     import json
 
     sources, edge = held_out_sources(32)
@@ -53,7 +53,7 @@ def test_ids_model_runs_without_tensorflow_and_matches_keras(tiny_export, tiny_t
     )
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = json.loads(result.stdout.strip().splitlines()[-1])
-    expected = tiny_translator.translate(tf.constant(texts))
+    expected = tiny_graph.translate(tf.constant(texts))
     assert outputs["ids"] == expected["ids"].numpy().tolist()
     assert outputs["translation"] == [t.decode("utf-8") for t in expected["translation"].numpy()]
 
