@@ -81,7 +81,7 @@ def main(argv=None):
     loss_epoch, bleu_epoch, last_epoch, rows = best_epochs(run.history_path)
     corpus = load_corpus(config.data)
     model = run.load_model()
-    backend = KerasTranslator(model, *run.vocabularies(), batch_size=config.eval_batch_size)
+    translator = KerasTranslator(model, *run.vocabularies(), batch_size=config.eval_batch_size)
 
     def weights(epoch):
         model.load_weights(epoch_weights.format(epoch=epoch))
@@ -89,7 +89,7 @@ def main(argv=None):
 
     def test_scores(values):
         model.set_weights(values)
-        return evaluate(backend, corpus.test, config.eval_batch_size, verbose=False)[0]
+        return evaluate(translator, corpus.test, config.eval_batch_size, verbose=False)[0]
 
     results = {"best val_bleu (model.keras)": (bleu_epoch, metrics["keras"])}
     for name, epoch in (("best val_loss", loss_epoch), ("last epoch", last_epoch)):

@@ -36,12 +36,12 @@ from kseq.run_directory import TFLITE_VARIANTS, RunDirectory  # noqa: E402
 from kseq.special_ids import PAD_ID  # noqa: E402
 
 
-def time_backend(backend, sources, batch_size, repeats):
-    backend.translate(sources[:batch_size])  # warm up, trace
+def time_translator(translator, sources, batch_size, repeats):
+    translator.translate(sources[:batch_size])  # warm up, trace
     passes = []
     for _ in range(repeats):
         started = time.perf_counter()
-        _, ids = translate_batches(backend, sources, batch_size)
+        _, ids = translate_batches(translator, sources, batch_size)
         passes.append((time.perf_counter() - started, int((ids != PAD_ID).sum())))
     seconds, tokens = sorted(passes)[len(passes) // 2]
     return 1000 * seconds / len(sources), 1000 * seconds / tokens
@@ -67,7 +67,7 @@ def joined_sources(sources, vocabulary, tokens):
 
 
 def trained_peer(pairs, minutes):
-    """The keras.io recipe trained for `minutes`, as a `translate(texts)` backend."""
+    """The keras.io recipe trained for `minutes`, as a `translate(texts)` translator."""
     from kseq.time_budget import TimeBudget
 
     translator = peer.PeerTranslator.build(pairs)
@@ -129,11 +129,11 @@ def main(argv=None):
                            lambda: trained_peer(corpus.train, args.peer_minutes), (1, 32), None))
     rows = []
     for name, make, batch_sizes, path in candidates:
-        backend = make()
+        translator = make()
         # The peer is not saved: its size is its float32 weights.
-        size = size_mb(path) if path else 4 * backend.model.count_params() / 1e6
+        size = size_mb(path) if path else 4 * translator.model.count_params() / 1e6
         for batch_size in batch_sizes:
-            per_sentence, per_token = time_backend(backend, sources, batch_size, args.repeats)
+            per_sentence, per_token = time_translator(translator, sources, batch_size, args.repeats)
             rows.append((name, batch_size, per_sentence, per_token, size))
             print(f"{name}, batch {batch_size}: {per_sentence:.2f} ms/sentence, {per_token:.3f} ms/token, "
                   f"{size:.1f} MB", flush=True)
@@ -170,8 +170,8 @@ def print_long_outputs(run_dir, sources, tokens, repeats):
     print(f"\nLong outputs: {len(long_sources)} inputs of {tokens}+ source pieces, "
           f"{generated:.1f} generated tokens on average.")
     for batch_size in (1, 32):
-        with_cache, _ = time_backend(cached, long_sources, batch_size, repeats)
-        without, _ = time_backend(uncached, long_sources, batch_size, repeats)
+        with_cache, _ = time_translator(cached, long_sources, batch_size, repeats)
+        without, _ = time_translator(uncached, long_sources, batch_size, repeats)
         print(f"The cache at long outputs, batch {batch_size}: {with_cache:.1f} vs {without:.1f} ms/sentence, "
               f"{without / with_cache:.2f} x faster.")
 

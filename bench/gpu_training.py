@@ -53,13 +53,13 @@ class Probe(keras.callbacks.Callback):
         self.run = run
         self.sources, self.references = group_references(pairs)
         self.batch_size = batch_size
-        self.backend = None  # one decoder for every epoch: compiled once per shape
+        self.translator = None  # one decoder for every epoch: compiled once per shape
         self.curve = []
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.backend is None:
-            self.backend = KerasTranslator(self.model, *self.run.vocabularies(), batch_size=self.batch_size)
-        hypotheses, _ = translate_batches(self.backend, self.sources, self.batch_size)
+        if self.translator is None:
+            self.translator = KerasTranslator(self.model, *self.run.vocabularies(), batch_size=self.batch_size)
+        hypotheses, _ = translate_batches(self.translator, self.sources, self.batch_size)
         bleu = score(hypotheses, self.references)["bleu"]
         self.curve.append({"epoch": epoch + 1, "seconds": round(time.perf_counter() - STARTED, 1),
                            "bleu": bleu, "tokens_per_second": (logs or {}).get("target_tokens_per_second")})

@@ -27,10 +27,10 @@ from kseq.special_ids import PAD_ID
 
 
 def measure(run_dir, sources, references, beam_width, batch_size):
-    backend = load(run_dir, "keras", beam_width=beam_width, batch_size=batch_size)
-    backend.translate(sources[:batch_size])  # compiles the decoder for the first shapes
+    translator = load(run_dir, "keras", beam_width=beam_width, batch_size=batch_size)
+    translator.translate(sources[:batch_size])  # compiles the decoder for the first shapes
     started = time.perf_counter()
-    hypotheses, ids = translate_batches(backend, sources, batch_size)
+    hypotheses, ids = translate_batches(translator, sources, batch_size)
     seconds = time.perf_counter() - started
     return {**score(hypotheses, references), "ms_per_token": round(1000 * seconds / int((ids != PAD_ID).sum()), 3)}
 

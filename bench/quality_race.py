@@ -67,8 +67,8 @@ class ProbedBudget(TimeBudget):
             self.resume()
 
 
-def scores(backend, sources, references, lowercase_only=False):
-    hypotheses, _ = translate_batches(backend, sources, batch_size=64)
+def scores(translator, sources, references, lowercase_only=False):
+    hypotheses, _ = translate_batches(translator, sources, batch_size=64)
     lower = score([h.lower() for h in hypotheses], [[r.lower() for r in refs] for refs in references])
     result = {"lowercased": lower}
     if not lowercase_only:
@@ -80,19 +80,19 @@ def train_kseq(config, every, probe_set, test_set, save_dir):
     """Trains with `kseq.training.train` into a run directory in `save_dir`, probing every
     `every` minutes, and loads the run back, as it ships (float32).
 
-    Returns (backend, curve, steps, test scores of the raw weights when averaging them)."""
+    Returns (translator, curve, steps, test scores of the raw weights when averaging them)."""
     run = RunDirectory.create(save_dir)  # for `kseq export` and bench/decoding_speed.py
     trained = {}
 
-    def backend(model):
-        """One backend over the model in training, for every probe: compiled once per shape."""
-        if "backend" not in trained:
-            trained["backend"] = KerasTranslator(model, *run.vocabularies())
-        return trained["backend"]
+    def translator(model):
+        """One translator over the model in training, for every probe: compiled once per shape."""
+        if "translator" not in trained:
+            trained["translator"] = KerasTranslator(model, *run.vocabularies())
+        return trained["translator"]
 
     # With weight averaging, fit() swaps the average in as it ends: score the raw weights before.
-    last = (lambda model: scores(backend(model), *test_set)) if config.ema_momentum else None
-    budget = ProbedBudget(config.time_budget_minutes, every, lambda model: scores(backend(model), *probe_set),
+    last = (lambda model: scores(translator(model), *test_set)) if config.ema_momentum else None
+    budget = ProbedBudget(config.time_budget_minutes, every, lambda model: scores(translator(model), *probe_set),
                           config.learning_rate, config.warmup_steps, last)
     train(config, run, budget=budget)
     shipped = KerasTranslator(run.load_model(), *run.vocabularies())  # float32, whatever trained
@@ -100,11 +100,11 @@ def train_kseq(config, every, probe_set, test_set, save_dir):
 
 
 def train_peer(corpus, minutes, every, probe_set):
-    backend = peer.PeerTranslator.build(corpus.train)
-    budget = ProbedBudget(minutes, every, lambda model: scores(backend, *probe_set, lowercase_only=True))
-    print(f"peer: {backend.model.count_params():,} parameters", flush=True)
-    backend.fit(corpus.train, [budget])
-    return backend, budget.curve, backend.model.optimizer.iterations.numpy()
+    translator = peer.PeerTranslator.build(corpus.train)
+    budget = ProbedBudget(minutes, every, lambda model: scores(translator, *probe_set, lowercase_only=True))
+    print(f"peer: {translator.model.count_params():,} parameters", flush=True)
+    translator.fit(corpus.train, [budget])
+    return translator, budget.curve, translator.model.optimizer.iterations.numpy()
 
 
 def plot(results, path):
@@ -160,17 +160,17 @@ def main(argv=None):
     systems = args.systems.split(",")
     if "kseq" in systems:
         with tempfile.TemporaryDirectory() as scratch:
-            backend, curve, steps, raw = train_kseq(config, args.every, probe_set, test_set,
-                                                    args.save or os.path.join(scratch, "run"))
+            translator, curve, steps, raw = train_kseq(config, args.every, probe_set, test_set,
+                                                       args.save or os.path.join(scratch, "run"))
             results[f"kseq ({args.preset})"] = {"curve": curve, "steps": int(steps),
-                                                "test": scores(backend, *test_set)}
+                                                "test": scores(translator, *test_set)}
         if raw:
             results[f"kseq ({args.preset})"]["test_without_averaging"] = raw
         print(results, flush=True)
     if "peer" in systems:
-        backend, curve, steps = train_peer(corpus, args.minutes, args.every, probe_set)
+        translator, curve, steps = train_peer(corpus, args.minutes, args.every, probe_set)
         results["keras.io peer"] = {"curve": curve, "steps": int(steps),
-                                    "test": scores(backend, *test_set, lowercase_only=True)}
+                                    "test": scores(translator, *test_set, lowercase_only=True)}
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Keras {keras.__version__} on {keras.backend.backend()}"
     report = {"machine": machine, "minutes": args.minutes, "test_sources": len(test_set[0]),

@@ -8,7 +8,7 @@ from kseq.errors import UsageError
 
 
 def translate_batches(translator, texts, batch_size=64, progress=False):
-    """Translates `texts` with any backend (`kseq.load`), `batch_size` at a time.
+    """Translates `texts` with any translator (`kseq.load`), `batch_size` at a time.
 
     The texts go in order of length, so a batch pads little, and come back in
     the order given.
@@ -16,7 +16,7 @@ def translate_batches(translator, texts, batch_size=64, progress=False):
     Args:
         translator: has `translate(texts) -> (translations, ids)`.
         texts: a list of strings.
-        batch_size: int. Texts per call to the backend.
+        batch_size: int. Texts per call to the translator.
         progress: bool. Show a progress bar (Keras' `Progbar`); where the
             output is a file, not a terminal, one line every 30 seconds.
 

@@ -3,7 +3,7 @@
 A strategy decodes a batch of source ids with a `Seq2SeqTransformer`
 (`decode(model, source_ids, max_length)`, in `keras.ops`, so on any Keras
 backend and inside a TF graph) and names the SavedModel signature that
-decodes the same way. Callers hold a strategy and call it: the backends, the
+decodes the same way. Callers hold a strategy and call it: the translators, the
 `TranslationGraph` graphs and the exports never compare beam widths.
 
 The module imports no Keras (the search loops are imported when a strategy

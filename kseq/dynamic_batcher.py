@@ -10,7 +10,7 @@ class DynamicBatcher:
     The first waiting request opens a batch; others join it until it holds
     `max_batch_size` rows or `timeout_s` has passed (a request that would
     overflow it opens the next; one larger than `max_batch_size` is decoded
-    in chunks). The model runs in one thread (backends are not all
+    in chunks). The model runs in one thread (translators are not all
     thread-safe); each request gets its own rows back, with the number of rows
     decoded together. If a merged batch fails, its requests run alone, so an
     error reaches only the request that caused it. Requests for different

@@ -32,11 +32,11 @@ def score(hypotheses, references):
     }
 
 
-def evaluate(backend, pairs, batch_size=64, verbose=True):
-    """Scores a backend on (source, target) pairs; returns (metrics, samples)."""
+def evaluate(translator, pairs, batch_size=64, verbose=True):
+    """Scores a translator (`kseq.load`) on (source, target) pairs; returns (metrics, samples)."""
     sources, references = group_references(pairs)
     started = time.perf_counter()
-    hypotheses, _ = translate_batches(backend, sources, batch_size, progress=verbose)
+    hypotheses, _ = translate_batches(translator, sources, batch_size, progress=verbose)
     seconds = time.perf_counter() - started
     samples = [
         {"source": s, "translation": h, "references": r}

@@ -113,16 +113,16 @@ class ValidationBleu(keras.callbacks.Callback):
         self.sources, self.references = all_sources[:sources], all_references[:sources]
         self.vocabularies = source_vocabulary, target_vocabulary
         self.batch_size = batch_size
-        self.backend = None
+        self.translator = None
         self.seconds = 0.0  # spent decoding, over the whole run
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or not self.sources:
             return
         started = time.perf_counter()
-        if self.backend is None:
-            self.backend = KerasTranslator(self.model, *self.vocabularies, batch_size=self.batch_size)
-        hypotheses, _ = translate_batches(self.backend, self.sources, self.batch_size, progress=False)
+        if self.translator is None:
+            self.translator = KerasTranslator(self.model, *self.vocabularies, batch_size=self.batch_size)
+        hypotheses, _ = translate_batches(self.translator, self.sources, self.batch_size, progress=False)
         logs["val_bleu"] = score(hypotheses, self.references)["bleu"]
         self.seconds += time.perf_counter() - started
 

@@ -12,9 +12,9 @@ class Seq2SeqPipeline:
     (`translation_text`, `summary_text`, `generated_text`).
 
     Args:
-        translator: a backend from `kseq.load`.
+        translator: a translator from `kseq.load`.
         task: the run's task (see `kseq.tasks`).
-        batch_size: texts per call to the backend.
+        batch_size: texts per call to the translator.
     """
 
     def __init__(self, translator, task="translation", batch_size=32):

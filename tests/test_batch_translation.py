@@ -5,7 +5,7 @@ from kseq.batch_translation import translate_batches
 
 
 class Reverser:
-    """A backend that reverses each text and records the batches it was given."""
+    """A translator that reverses each text and records the batches it was given."""
 
     def __init__(self):
         self.batches = []
@@ -17,11 +17,11 @@ class Reverser:
 
 def test_batches_go_by_length_and_results_come_back_in_order():
     texts = ["ccc", "a", "bbbbb", "dd", "e"]
-    backend = Reverser()
-    translations, ids = translate_batches(backend, texts, batch_size=2)
+    translator = Reverser()
+    translations, ids = translate_batches(translator, texts, batch_size=2)
     assert translations == ["ccc", "a", "bbbbb"[::-1], "dd", "e"]
     assert ids[:, 0].tolist() == [3, 1, 5, 2, 1] and ids.dtype == np.int32
-    assert backend.batches == [["a", "e"], ["dd", "ccc"], ["bbbbb"]]
+    assert translator.batches == [["a", "e"], ["dd", "ccc"], ["bbbbb"]]
 
 
 class SlowReverser(Reverser):
@@ -44,9 +44,9 @@ def test_progress_into_a_log_is_a_line_now_and_then(capsys, monkeypatch):
 
     import keras
 
-    backend = SlowReverser()
-    monkeypatch.setattr(inspect.getmodule(keras.utils.Progbar), "time", backend)  # the clock it reads
-    translate_batches(backend, ["a"] * 20, batch_size=1, progress=True)
+    translator = SlowReverser()
+    monkeypatch.setattr(inspect.getmodule(keras.utils.Progbar), "time", translator)  # the clock it reads
+    translate_batches(translator, ["a"] * 20, batch_size=1, progress=True)
     lines = capsys.readouterr().out.strip().splitlines()  # not a terminal: the first and the last of 20 s
     assert len(lines) == 2 and "20/20" in lines[-1]
 

@@ -130,9 +130,9 @@ def test_validation_bleu_scores_the_model_each_epoch_with_one_decoder(tiny_run):
     validation_bleu.set_model(model)
     logs = [{"val_loss": 1.0}, {"val_loss": 1.0}]
     validation_bleu.on_epoch_end(0, logs[0])
-    decoder = validation_bleu.backend
+    decoder = validation_bleu.translator
     validation_bleu.on_epoch_end(1, logs[1])
-    assert validation_bleu.backend is decoder and len(validation_bleu.sources) == 40
+    assert validation_bleu.translator is decoder and len(validation_bleu.sources) == 40
     sources, references = group_references(valid)
     pairs = [(s, r) for s, refs in zip(sources[:40], references[:40]) for r in refs]
     expected, _ = evaluate(KerasTranslator(model, *run.vocabularies(), batch_size=16), pairs, 16, verbose=False)
