@@ -12,9 +12,9 @@ class TranslationGraph(tf.Module):
     `translate` (greedy), `translate_ids` (greedy, ids in and out) and
     `translate_beam` (`beam`) are the compiled entry points (any batch size);
     the SavedModel serves them as they are and the TFLite export wraps
-    `translate_text` and `decode_ids` at fixed shapes. Each returns the
-    signature's dict of tensors (`{"translation", "ids"}`), not the
-    `(translations, ids)` tuple of the translators `kseq.load` returns.
+    `translate_text` and `decode_ids` at fixed shapes. They return the
+    signatures' dicts of tensors (`translate`: `{"translation", "ids"}`), not
+    the `(translations, ids)` tuple of the translators `kseq.load` returns.
     Sources longer than the model's `max_source_length` are truncated.
 
     Args:
