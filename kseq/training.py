@@ -173,7 +173,7 @@ def train(config, run, resume=False, callbacks=(), log=print, budget=None):
         callbacks: Keras callbacks that join `fit()`'s own.
         log: where the progress lines go (`print`).
         budget: a `kseq.time_budget.TimeBudget` (or subclass) instead of the
-            one `config.time_budget_minutes` makes.
+            one `config.time_budget_minutes` makes; needs that field set.
 
     On workers other than the chief it returns None.
     """
