@@ -41,7 +41,7 @@ def distill_corpus(teacher_dir, data, student, beam_width=4, with_references=Fal
     bounds the slowest batch.
     """
     corpus = load_corpus(data, skip_bad_lines=skip_bad_lines)
-    teacher_max_length = RunDirectory(teacher_dir).training_config.max_target_length
+    teacher_max_length = RunDirectory(teacher_dir).model_config["max_target_length"]
     teacher = load(teacher_dir, "keras", beam_width=beam_width, batch_size=batch_size,
                    max_length=min(max_length or teacher_max_length, teacher_max_length))
     print(f"Distilling: the teacher ({teacher_dir}, beam {beam_width}) translates "

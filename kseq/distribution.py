@@ -90,16 +90,3 @@ def num_workers():
     cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
     return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
 
-
-def shard_batches(dataset):
-    """Each worker's share of every batch of a `tf.data.Dataset`: `kseq.tf.strategies.shard_batches`."""
-    from kseq.tf import strategies  # only multi-worker training on TensorFlow shards
-
-    return strategies.shard_batches(dataset)
-
-
-def fit_across_workers(model):
-    """Lets `model.fit()` run under `MultiWorkerMirroredStrategy`: `kseq.tf.strategies.fit_across_workers`."""
-    from kseq.tf import strategies  # only multi-worker training on TensorFlow needs it
-
-    strategies.fit_across_workers(model)

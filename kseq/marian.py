@@ -22,9 +22,9 @@ import numpy as np
 from sentencepiece import sentencepiece_model_pb2
 
 from kseq.errors import MissingFileError, RunDirectoryError, UsageError
-from kseq.presets import PRESETS
 from kseq.run_directory import RunDirectory
 from kseq.special_ids import END_ID, NUM_SPECIAL_IDS, PAD_ID, START_ID, UNKNOWN_ID
+from kseq.training_config import MODEL_FIELDS, TrainingConfig
 from kseq.vocabulary import Vocabulary
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -437,6 +437,29 @@ MARIAN_DEFAULTS = dict(
 DEFAULT_MAX_LENGTH = 128
 
 
+def imported_config(checkpoint, model, max_length):
+    """The `TrainingConfig` an imported run records: the checkpoint's model, the "small"
+    preset's training fields (for `kseq train --init`), its languages, and where it came from.
+
+    Raises `UsageError` naming `--max-length` when the model it makes cannot work.
+    """
+    model_config = checkpoint.model_config(max_length)
+    languages = {}
+    if os.path.isfile(checkpoint.file("tokenizer_config.json")):
+        with open(checkpoint.file("tokenizer_config.json"), encoding="utf-8") as f:
+            tokenizer_config = json.load(f)
+        languages = {"source_language": tokenizer_config.get("source_lang"),
+                     "target_language": tokenizer_config.get("target_lang")}
+    try:
+        return TrainingConfig.from_preset(
+            "small", preset=None, vocabulary_size=model_config["vocabulary_size"],
+            **{key: model_config[key] for key in MODEL_FIELDS},
+            # Two SentencePiece files over one id space: the encoder and decoder share the embedding.
+            joint_vocabulary=False, imported_from=model, **languages)
+    except UsageError as error:
+        raise UsageError(f"Cannot import {model} with --max-length {max_length}: {error}") from None
+
+
 def import_marian(model, out, max_length=DEFAULT_MAX_LENGTH, log=print):
     """Writes a run directory (config.json, the two vocabularies, model.keras) for a Marian
     checkpoint: a local folder or a Hub name. Returns the `RunDirectory`.
@@ -448,28 +471,12 @@ def import_marian(model, out, max_length=DEFAULT_MAX_LENGTH, log=print):
     checkpoint = MarianCheckpoint(folder)
     log(f"Read {checkpoint.weights_path}: {len(checkpoint.tensors)} tensors, "
         f"{checkpoint.vocabularies.marian_size} Marian ids -> {checkpoint.vocabularies.size} kseq ids.")
+    config = imported_config(checkpoint, model, max_length)
     keras_model = checkpoint.to_keras(max_length)
     source, target = (Vocabulary(proto) for proto in checkpoint.vocabularies.protos())
-    languages = {}
-    if os.path.isfile(checkpoint.file("tokenizer_config.json")):
-        with open(checkpoint.file("tokenizer_config.json"), encoding="utf-8") as f:
-            tokenizer_config = json.load(f)
-        languages = {"source_language": tokenizer_config.get("source_lang"),
-                     "target_language": tokenizer_config.get("target_lang")}
-    model_config = keras_model.get_config()
-    settings = {
-        **PRESETS["small"],
-        **{key: model_config[key] for key in ("num_encoder_layers", "num_decoder_layers", "hidden_dim", "num_heads",
-                                              "intermediate_dim", "dropout", "attention_dropout",
-                                              "max_source_length", "max_target_length")},
-        "vocabulary_size": checkpoint.vocabularies.size, "task": "translation", "preset": None, "data": None,
-        "seed": 0, "overlong": "truncate", "skip_bad_lines": False,
-        # Two SentencePiece files over one id space: the encoder and decoder share the embedding.
-        "joint_vocabulary": False, "eval_batch_size": 64, "imported_from": model, **languages,
-    }
     run = RunDirectory.create(out)
     run.save_vocabularies(source, target, joint_vocabulary=False)
-    run.write_config(settings, keras_model, target.size)
+    run.write_config(config, keras_model, target.size)
     run.save_model(keras_model)
     log(f"Wrote {run.path}: {keras_model.count_params():,} parameters.")
     return run

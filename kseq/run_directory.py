@@ -165,15 +165,15 @@ class RunDirectory:
     def task(self):
         return self.settings.get("task", "translation")
 
-    def write_config(self, settings, model, vocabulary_size):
-        """Writes config.json: the settings (a flat dict, `TrainingConfig.to_dict()`), the model's
-        config and the tokenizer's files."""
-        files = tokenizer_files(settings.get("joint_vocabulary", True))
+    def write_config(self, config, model, vocabulary_size):
+        """Writes config.json: the settings (`config`, a `kseq.training_config.TrainingConfig`, as
+        its flat `to_dict()`), the model's config and the tokenizer's files."""
         self._config = {
             "format_version": FORMAT_VERSION,
-            "settings": settings,
+            "settings": config.to_dict(),
             "model": model.get_config(),
-            "tokenizer": {"files": files, "vocabulary_size": vocabulary_size, "normalization": "nmt_nfkc"},
+            "tokenizer": {"files": tokenizer_files(config.joint_vocabulary), "vocabulary_size": vocabulary_size,
+                          "normalization": "nmt_nfkc"},
         }
         write_json(self.config_path, self._config)
 

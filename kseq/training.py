@@ -11,7 +11,6 @@ turns flags into a `kseq.training_config.TrainingConfig`, runs this job, then ex
 import contextlib
 import csv
 import hashlib
-import importlib
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from kseq.batching import (
 )
 from kseq.checkpoint import resume_from_backup
 from kseq.data import load_corpus, make_examples
-from kseq.errors import TrainingError
+from kseq.errors import TrainingError, UsageError
 from kseq.evaluation import evaluate
 from kseq.plots import plot_training_curves
 from kseq.precompile import precompile_steps
@@ -39,6 +38,7 @@ from kseq.model import with_dtype_policy
 from kseq.recipe import build_model, compile_model
 from kseq.run_directory import RunDirectory
 from kseq.time_budget import TimeBudget
+from kseq.training_config import TrainingConfig
 from kseq.training_callbacks import Throughput, ValidationBleu, is_better, training_callbacks
 from kseq.vocabulary import Vocabulary, learn_vocabulary
 
@@ -163,16 +163,6 @@ def initial_model(init_dir, config):
     return with_dtype_policy(model, policy) if policy and policy != "float32" else model
 
 
-def tensorflow_available():
-    """Whether TensorFlow and tensorflow-text import here (the exports need both)."""
-    try:
-        importlib.import_module("tensorflow")
-        importlib.import_module("tensorflow_text")
-    except ImportError:
-        return False
-    return True
-
-
 def train(config, run, resume=False, callbacks=(), log=print, budget=None):
     """Trains, evaluates and writes the run directory (a `RunDirectory`); returns the test metrics.
 
@@ -183,10 +173,16 @@ def train(config, run, resume=False, callbacks=(), log=print, budget=None):
         callbacks: Keras callbacks that join `fit()`'s own.
         log: where the progress lines go (`print`).
         budget: a `kseq.time_budget.TimeBudget` (or subclass) instead of the
-            one `config.time_budget_minutes` makes.
+            one `config.time_budget_minutes` makes; needs that field set.
 
     On workers other than the chief it returns None.
     """
+    if not isinstance(config, TrainingConfig):
+        raise TypeError(f"`config` must be a kseq.TrainingConfig (`TrainingConfig.from_preset(...)`, or "
+                        f"`TrainingConfig.from_dict(...)` for a dict of settings). Received: {type(config).__name__}")
+    if budget is not None and config.time_budget_minutes is None:
+        raise UsageError("A `budget` needs `config.time_budget_minutes` (the learning rate then follows the "
+                         "time, not the steps): pass `time_budget_minutes=` to `TrainingConfig.from_preset`.")
     job = TrainingJob(config, run, resume, log)
     job.load_data()
     job.prepare_vocabularies()
@@ -266,7 +262,9 @@ class TrainingJob:
         if keras.backend.backend() == "tensorflow":
             train_data, valid_data = train_data.as_tf_dataset(), valid_data.as_tf_dataset()
             if self.workers > 1:
-                train_data, valid_data = map(distribution.shard_batches, (train_data, valid_data))
+                from kseq.tf import strategies  # only multi-worker training on TensorFlow shards
+
+                train_data, valid_data = map(strategies.shard_batches, (train_data, valid_data))
         self.train_data, self.valid_data = train_data, valid_data
 
     def prepare_model(self):
@@ -279,14 +277,16 @@ class TrainingJob:
                                       None if config.joint_vocabulary else self.source_vocabulary.size))
             compile_model(self.model, config, self.steps_per_epoch)
         if self.workers > 1:
-            distribution.fit_across_workers(self.model)
+            from kseq.tf import strategies  # only multi-worker training on TensorFlow needs it
+
+            strategies.fit_across_workers(self.model)
         if strategy.num_replicas_in_sync > 1:
             self.log(f"Distributed ({config.distribute}): {strategy.num_replicas_in_sync} replicas "
                      f"on {self.workers} worker{'s' * (self.workers > 1)}.")
         self.log(f"Model: {self.model.count_params():,} parameters on {keras.backend.backend()} "
                  f"({config.device}, {config.mixed_precision or 'float32'}).")
         with writing(self.run):
-            self.run.write_config(config.to_dict(), self.model, self.target_vocabulary.size)
+            self.run.write_config(config, self.model, self.target_vocabulary.size)
 
     def fit(self, callbacks=(), budget=None):
         """Trains for the epochs or the time budget, keeping the best epoch in model.keras; a resumed
@@ -301,7 +301,7 @@ class TrainingJob:
             initial_epoch = resume_from_backup(self.model, run.backup_dir) if resume else 0
             if (keras.backend.backend() == "jax" and config.jit_compile
                     and self.strategy.num_replicas_in_sync == 1):
-                precompile_steps(self.model, self.train_data, self.valid_data)
+                precompile_steps(self.model, self.train_data, self.valid_data, log=self.log)
             with writing(run):  # the checkpoints, backups, history and logs
                 if resume:
                     drop_history_after(run.history_path, initial_epoch)

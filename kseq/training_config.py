@@ -35,10 +35,12 @@ UNBOUNDED_EPOCHS = 10_000
 ACCELERATOR_TOKENS_PER_BATCH = 16384
 # Fine-tuning (`--init`) defaults: a pretrained model wants small steps from the start.
 FINE_TUNING = dict(learning_rate=5e-5, warmup_steps=100)
-# What runs written before these settings existed trained with.
-OLDER_RUN_DEFAULTS = dict(subword_alpha=0.0, bleu_subset=0, patience=0)
+# What runs written before these settings existed trained with (runs saved by an older
+# `bench/quality_race.py --save` lack the last three).
+OLDER_RUN_DEFAULTS = dict(subword_alpha=0.0, bleu_subset=0, patience=0, overlong="truncate", skip_bad_lines=False,
+                          eval_batch_size=64)
 # Settings every saved run holds (the preset's fields besides).
-SAVED_RUN_FIELDS = ("data", "seed", "overlong", "skip_bad_lines", "joint_vocabulary", "eval_batch_size")
+SAVED_RUN_FIELDS = ("data", "seed", "joint_vocabulary")
 # Optional settings that config.json holds only when they are set.
 WRITTEN_WHEN_SET = ("init", "source_language", "target_language", "ema_momentum", "teacher",
                     "teacher_beam_width", "with_references", "imported_from")
@@ -155,12 +157,12 @@ class TrainingConfig:
         from kseq.run_directory import RunDirectory
 
         init = RunDirectory(init_dir)
-        model, saved = init.config["model"], init.training_config
+        # Read leniently: any run whose model loads can be fine-tuned, whatever else its settings hold.
+        model, settings = init.model_config, init.settings
         values = {key: model[key] for key in MODEL_FIELDS if key in model}
         values.update(init=os.path.abspath(init.path), vocabulary_size=model["vocabulary_size"],
-                      joint_vocabulary=saved.joint_vocabulary)
-        values.update({key: getattr(saved, key) for key in ("source_language", "target_language")
-                       if getattr(saved, key)})
+                      joint_vocabulary=settings.get("joint_vocabulary", True))
+        values.update({key: settings[key] for key in ("source_language", "target_language") if settings.get(key)})
         values.update({key: value for key, value in FINE_TUNING.items() if key not in given})
         return self.replace(**values)
 

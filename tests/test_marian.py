@@ -131,6 +131,14 @@ def test_bad_checkpoints_name_the_file_and_the_tensor(checkpoint, tmp_path, dama
         MarianCheckpoint(folder)
 
 
+def test_an_impossible_import_is_refused_before_the_run_directory_is_written(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["import", str(FIXTURE / "tiny"), "--out", str(tmp_path / "run"), "--max-length", "1"])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and "--max-length 1" in err and "must be at least 2" in err
+    assert not (tmp_path / "run").exists()
+
+
 def test_import_then_export_decodes_as_marian_on_every_backend(tmp_path, capsys):
     from export.parity import check_parity
     from kseq.backends import load

@@ -428,6 +428,20 @@ def test_data_parallel_is_refused_on_tensorflow(capsys, tmp_path):
     assert code == 2 and "KERAS_BACKEND=jax" in err and err.count("\n") == 1
 
 
+def test_train_refuses_a_dict_and_a_budget_the_config_does_not_time(tmp_path):
+    from kseq.errors import UsageError
+    from kseq.run_directory import RunDirectory
+    from kseq.time_budget import TimeBudget
+    from kseq.training import train
+
+    run = RunDirectory(tmp_path)
+    with pytest.raises(TypeError, match=r"TrainingConfig.from_preset\(...\).*TrainingConfig.from_dict.* dict$"):
+        train(tiny_config().to_dict(), run)
+    with pytest.raises(UsageError, match="`budget` needs `config.time_budget_minutes`"):
+        train(tiny_config(), run, budget=TimeBudget(1))
+    assert not os.listdir(tmp_path)
+
+
 def test_a_resumed_run_finds_its_best_epoch_in_the_history(tmp_path):
     from kseq.training import best_logged_epoch
 

@@ -1,9 +1,10 @@
 import argparse
 import json
+import pathlib
 
 import pytest
 
-from kseq import device
+from kseq import device, public_corpora
 from kseq.commands import train as train_command
 from kseq.errors import RunDirectoryError, UsageError
 from kseq.presets import PRESETS
@@ -143,3 +144,59 @@ def test_a_damaged_config_names_the_file(tmp_path, change, message):
         "format_version": 1, "settings": settings, "model": {}, "tokenizer": {}}))
     with pytest.raises(RunDirectoryError, match=f"^{tmp_path / 'config.json'}.*{message}"):
         RunDirectory(tmp_path).training_config
+
+
+def test_a_race_run_saved_before_the_newer_settings_loads():
+    # What an older `bench/quality_race.py --save` wrote: no task, preset, overlong, skip_bad_lines
+    # or eval_batch_size, and ema_momentum written even when unset.
+    race = dict(PRESETS["small"], time_budget_minutes=30, joint_vocabulary=True, seed=0, epochs=UNBOUNDED_EPOCHS,
+                ema_momentum=None, data="../shared/data/spa-eng", mixed_precision="mixed_bfloat16")
+    config = TrainingConfig.from_dict(json.loads(json.dumps(race)))
+    assert (config.overlong, config.skip_bad_lines, config.eval_batch_size) == ("truncate", False, 64)
+    assert config.time_budget_minutes == 30.0 and config.preset is None and config.ema_momentum is None
+
+
+def test_an_imported_run_reads_back(tmp_path):
+    from kseq.marian import import_marian
+
+    fixture = pathlib.Path(__file__).resolve().parent / "fixtures" / "marian" / "tiny"
+    run = import_marian(str(fixture), tmp_path / "imported", max_length=16, log=lambda _: None)
+    config = RunDirectory(run.path).training_config
+    assert config.imported_from == str(fixture) and config.preset is None and not config.joint_vocabulary
+    assert config.max_source_length == config.max_target_length == 16
+    assert config.model_options() == {key: RunDirectory(run.path).model_config[key] for key in config.model_options()}
+
+
+def test_a_distilled_students_settings_read_back():
+    student = TrainingConfig.from_preset("tiny", data="student/distilled").replace(
+        teacher="/runs/teacher", teacher_beam_width=4, with_references=True)
+    settings = json.loads(json.dumps(student.to_dict()))
+    assert (settings["teacher"], settings["teacher_beam_width"], settings["with_references"]) == (
+        "/runs/teacher", 4, True)
+    assert TrainingConfig.from_dict(settings) == student
+
+
+def test_fine_tuning_reads_the_model_of_a_run_whose_settings_are_foreign(tmp_path):
+    model = dict(TrainingConfig.from_preset("tiny").model_options(), vocabulary_size=504)
+    (tmp_path / "config.json").write_text(json.dumps({
+        "format_version": 1, "settings": {"written_by": "another tool", "source_language": "en"},
+        "model": model, "tokenizer": {}}))
+    config = TrainingConfig.from_preset("small").fine_tuned_from(str(tmp_path))
+    assert config.vocabulary_size == 504 and config.joint_vocabulary and config.source_language == "en"
+
+
+@pytest.mark.parametrize("flags, dropped", [
+    (("--num-heads", "3"), "--num-heads"),
+    (("--vocabulary-size", "100"), "--vocabulary-size"),
+    (("--max-target-length", "32", "--hidden-dim", "64"), "--hidden-dim"),
+])
+def test_init_refuses_a_flag_that_would_change_the_models_architecture(flags, dropped):
+    with pytest.raises(UsageError, match=f"^--init keeps the model's architecture: drop {dropped}.$"):
+        train_command.check_arguments(parse("--init", "runs/imported", *flags))
+    train_command.check_arguments(parse("--init", "runs/imported", "--epochs", "3", "--learning-rate", "1e-4"))
+
+
+def test_config_from_args_downloads_a_public_corpus_named_by_data(monkeypatch):
+    monkeypatch.setattr(public_corpora, "fetch_corpus", lambda name: f"cache/{name}")
+    assert train_command.config_from_args(parse("--preset", "tiny", "--data", "spa-eng")).data == "cache/spa-eng"
+    assert train_command.config_from_args(parse("--preset", "tiny", "--data", "a.tsv")).data == ["a.tsv"]

@@ -18,9 +18,9 @@ def run(args):
     from kseq.attention import cross_attention
     from kseq.plots import plot_attention
 
-    run = RunDirectory(args.run_dir)
-    source_vocabulary, target_vocabulary = run.vocabularies()
-    model = run.load_model()
+    run_directory = RunDirectory(args.run_dir)
+    source_vocabulary, target_vocabulary = run_directory.vocabularies()
+    model = run_directory.load_model()
     # The source as the model was trained on it: pieces, cut to fit, then the end id.
     source = source_vocabulary.encode([args.sentence])[0][: model.max_source_length - 1] + [END_ID]
     output_ids, weights = cross_attention(model, np.array([source], np.int32))

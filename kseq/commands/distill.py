@@ -25,26 +25,27 @@ def add_arguments(parser):
 
 
 def run(args):
+    from kseq.commands.export import export_or_explain
     from kseq.distillation import distill_corpus
-    from kseq.public_corpora import resolve_data
     from kseq.run_directory import RunDirectory
     from kseq.training import train as train_student
 
     if not args.data:
         raise UsageError("--data is required: the corpus whose training sources the teacher translates.")
-    args.data = resolve_data(args.data)
     decoding_strategy(args.beam_width)  # checks --beam-width before the student's directory is claimed
     if args.resume:
         raise UsageError("--resume: resume the student's run with `kseq train --resume --out RUN_DIR`.")
     train.check_arguments(args)
-    RunDirectory(args.teacher).config  # fails early, naming the file, if it is not a run
-    config = train.config_from_args(args)
+    # What distill_corpus reads of the teacher, read before the student's directory is claimed:
+    # fails, naming the file, if the teacher is not a run.
+    RunDirectory(args.teacher).model_config["max_target_length"]
+    config = train.config_from_args(args)  # downloads a public corpus --data names
     student = RunDirectory.create(args.out)
-    data = distill_corpus(args.teacher, args.data, student, args.beam_width, args.with_references,
+    data = distill_corpus(args.teacher, config.data, student, args.beam_width, args.with_references,
                           batch_size=config.eval_batch_size, skip_bad_lines=config.skip_bad_lines,
                           max_length=config.max_target_length)
     config = config.replace(data=data, teacher=os.path.abspath(args.teacher), teacher_beam_width=args.beam_width,
                             with_references=args.with_references)
     train_student(config, student)
     if not args.no_export:
-        train.export_or_explain(student)
+        export_or_explain(student)

@@ -5,6 +5,7 @@ atomically: a failed export leaves the earlier artifacts as they were.
 """
 
 import argparse
+import importlib
 
 from kseq.run_directory import EXPORT_FORMATS as FORMATS
 from kseq.run_directory import TFLITE_VARIANTS
@@ -38,6 +39,29 @@ def add_arguments(parser):
     parser.add_argument("--tflite-beam", action="store_true",
                         help="Also tflite/translator_ids_beam.tflite: the ids model with beam search "
                         "(builtin ops only).")
+
+
+def tensorflow_available():
+    """Whether TensorFlow and tensorflow-text import here (the exports need both)."""
+    try:
+        importlib.import_module("tensorflow")
+        importlib.import_module("tensorflow_text")
+    except ImportError:
+        return False
+    return True
+
+
+def export_or_explain(run, log=print):
+    """Exports the run (a `RunDirectory`) where TensorFlow imports; elsewhere prints the command that will."""
+    if not tensorflow_available():
+        log(f"TensorFlow is not installed here: export the run where it is, with `kseq export {run.path}`.")
+        return
+    from kseq.console import quiet_tensorflow
+
+    quiet_tensorflow()
+    from export.export_run import export_run
+
+    export_run(run.path)
 
 
 def run(args):

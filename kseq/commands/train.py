@@ -17,7 +17,7 @@ from kseq.distribution import STRATEGIES
 from kseq.errors import UsageError
 from kseq.presets import PRESETS
 from kseq.tasks import TASKS
-from kseq.training_config import FINE_TUNING, FIELD_TYPES, PRESET_FIELDS, TrainingConfig, flag
+from kseq.training_config import FINE_TUNING, FIELD_TYPES, MODEL_FIELDS, PRESET_FIELDS, TrainingConfig, flag
 
 HELP = "Train, evaluate and export a translator."
 # The flags that go with --resume: where the run is and what to do at the end, not how to train.
@@ -100,12 +100,20 @@ def check_arguments(args):
                          "every worker must run the same steps (train for --epochs).")
     if args.init and args.resume:
         raise UsageError("--init starts a new run from a model; --resume continues one: pass one of them.")
+    if args.init:
+        # The model's own fields come from the model --init names: a flag would be ignored.
+        kept = [name for name in ("vocabulary_size", *MODEL_FIELDS) if getattr(args, name) is not None]
+        if kept:
+            raise UsageError(f"--init keeps the model's architecture: drop {flag(kept[0])}.")
 
 
 def config_from_args(args):
     """The `TrainingConfig` the flags ask for: the preset, the device's defaults, then the flags,
-    which win; with `--init`, fine-tuning the model it names."""
+    which win; with `--init`, fine-tuning the model it names. The public corpus `--data` names
+    (spa-eng) is downloaded, and the config reads its directory."""
     import keras
+
+    from kseq.public_corpora import resolve_data
 
     overrides = {name: getattr(args, name) for name in PRESET_FIELDS if getattr(args, name) is not None}
     config = TrainingConfig.from_preset(
@@ -114,36 +122,21 @@ def config_from_args(args):
         eval_batch_size=args.eval_batch_size, time_budget_minutes=args.time_budget, distribute=args.distribute)
     config = config.with_device_defaults(device.accelerator(), keras.backend.backend(), args.mixed_precision)
     config = config.replace(**overrides)
-    return config.fine_tuned_from(args.init, given=overrides) if args.init else config
-
-
-def export_or_explain(run, log=print):
-    """Exports the run where TensorFlow imports; elsewhere prints the command that will."""
-    from kseq.console import quiet_tensorflow
-    from kseq.training import tensorflow_available
-
-    if not tensorflow_available():
-        log(f"TensorFlow is not installed here: export the run where it is, with `kseq export {run.path}`.")
-        return
-    quiet_tensorflow()
-    from export.export_run import export_run
-
-    export_run(run.path)
+    if args.init:
+        config = config.fine_tuned_from(args.init, given=overrides)
+    return config.replace(data=resolve_data(config.data))  # once every flag is checked
 
 
 def run(args):
     from kseq import distribution
-    from kseq.public_corpora import resolve_data
     from kseq.run_directory import RunDirectory
     from kseq.training import train
 
     check_arguments(args)
     if args.compilation_cache:
         device.enable_compilation_cache(args.compilation_cache)
-    config = None
-    if not args.resume:  # checked, and `--data spa-eng` downloaded, before a run directory is claimed
-        config = config_from_args(args)
-        config = config.replace(data=resolve_data(config.data))
+    # Checked, and `--data spa-eng` downloaded, before a run directory is claimed.
+    config = None if args.resume else config_from_args(args)
     started = time.time()
     # Only the chief writes the run directory; other workers write theirs to a scratch one.
     chief = distribution.is_chief()
@@ -159,5 +152,7 @@ def run(args):
     if metrics is None:  # a worker other than the chief
         return
     if not args.no_export:
+        from kseq.commands.export import export_or_explain
+
         export_or_explain(run_dir)
     print(f"Run directory: {run_dir.path} ({time.time() - started:.0f} s in all)", file=sys.stdout)
