@@ -50,7 +50,7 @@ def transformer_layer_parts(layer):
     `_feedforward_output_dense`...) and Keras 3 has no public way to list a
     layer's sublayers. kseq needs them to set the attention dropout apart
     (`set_attention_dropout`), to load Marian weights (`kseq.marian`) and to
-    read the last layer's cross-attention (`kseq.attention`).
+    read the last layer's cross-attention (`kseq.cross_attention`).
     """
     return TransformerLayerParts(
         self_attention=layer._self_attention_layer,

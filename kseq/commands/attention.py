@@ -15,7 +15,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from kseq.attention import cross_attention
+    from kseq.cross_attention import cross_attention
     from kseq.plots import plot_attention
 
     run_directory = RunDirectory(args.run_dir)

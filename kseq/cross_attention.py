@@ -32,7 +32,7 @@ def cross_attention(model, source_ids):
     # keras-hub's TransformerDecoder does not return attention scores: the
     # last layer's self-attention block is replayed from its parts (pre-norm,
     # as in its `call`, with the same causal and padding mask) and its
-    # cross-attention asked for scores. Pinned by tests/test_attention.py,
+    # cross-attention asked for scores. Pinned by tests/test_cross_attention.py,
     # which checks the replay against the layer's own greedy decoding.
     last = transformer_layer_parts(model.decoder_layers[-1])
     steps = decoder_ids.shape[1]

@@ -1,7 +1,7 @@
 import numpy as np
 from test_decoding import SOURCE, model  # noqa: F401  (the small random model fixture)
 
-from kseq.attention import cross_attention
+from kseq.cross_attention import cross_attention
 from kseq.decoding import greedy_decode
 from kseq.special_ids import END_ID
 
