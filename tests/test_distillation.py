@@ -9,7 +9,7 @@ from kseq.data import read_tsv
 pytestmark = pytest.mark.slow  # trains students in this process
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pairs_file(tmp_path_factory):
     from kseq.builtin_corpus import builtin_pairs
 

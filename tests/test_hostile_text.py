@@ -19,7 +19,7 @@ HOSTILE = [
 texts = st.text(st.characters(codec="utf-8"), max_size=200) | st.sampled_from(HOSTILE)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def backends(tiny_export):
     return {name: load(tiny_export, name) for name in BACKENDS}
 

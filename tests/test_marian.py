@@ -28,7 +28,7 @@ MAX_LENGTH = int(REFERENCE["max_length"])
 LOGITS_TOLERANCE = 1e-5  # absolute, on logits up to about 2.2 in size (float32 either side)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def checkpoint():
     return MarianCheckpoint(FIXTURE / "tiny")
 

@@ -161,14 +161,14 @@ def test_max_body_mb_must_be_above_zero(capsys):
 # --- A real server process on the tiny run's exports ---
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tiny_export):
     server = Server(tiny_export, "--max-body-mb", "0.5", "--batch-timeout-ms", "50")
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def direct(tiny_export):
     from kseq.backends import load
 

@@ -18,7 +18,7 @@ def test_output_keys_are_hugging_faces():
         output_key("fill-mask")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spelling_run(tmp_path_factory):
     """The tiny preset taught to spell digit strings ("4 0 7" -> "four zero seven")."""
     from conftest import tiny_config

@@ -332,7 +332,7 @@ def batch_shapes(stdout):
     return next(line for line in stdout.splitlines() if line.startswith("Batches:"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def jax_run(tmp_path_factory):
     """(run directory trained on JAX without TensorFlow, the process's output, the data file)."""
     from kseq.builtin_corpus import builtin_pairs
